@@ -1,0 +1,76 @@
+"""Config model of the `kafka` collector kind."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from exporter.collectors.base import CollectorConfig
+from exporter.filters import NameFilter
+
+
+def _default_group_filter() -> NameFilter:
+    return NameFilter(include=[".*"], exclude=[])
+
+
+def _default_topic_filter() -> NameFilter:
+    return NameFilter(include=[".*"], exclude=["^__.*"])
+
+
+class KafkaConfig(CollectorConfig):
+    """One Kafka cluster to watch."""
+
+    type: Literal["kafka"]
+    bootstrap_servers: list[str]
+    cluster: str | None = None
+    groups: NameFilter = Field(default_factory=_default_group_filter)
+    topics: NameFilter = Field(default_factory=_default_topic_filter)
+    max_concurrency: int = Field(default=8, ge=1, le=256)
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = None
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    ssl_check_hostname: bool = True
+
+    @field_validator("bootstrap_servers", mode="before")
+    @classmethod
+    def _split_servers(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [s.strip() for s in value.split(",") if s.strip()]
+        return value
+
+    @field_validator("bootstrap_servers")
+    @classmethod
+    def _servers_are_host_port(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("expected at least one HOST:PORT")
+        for server in value:
+            host, sep, port = server.rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(f"{server!r} is not HOST:PORT")
+        return value
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> KafkaConfig:
+        if self.security_protocol.startswith("SASL"):
+            if self.sasl_mechanism is None:
+                raise ValueError(f"sasl_mechanism is required with security_protocol {self.security_protocol}")
+            if not self.sasl_username or not self.sasl_password:
+                raise ValueError("sasl_username and sasl_password are required with SASL")
+        return self
+
+    @property
+    def cluster_label(self) -> str:
+        """Value of the `cluster` label: `cluster`, else the collector name."""
+        return self.cluster or self.name
+
+    def summary(self) -> str:
+        """One line for `check-config`."""
+        return (
+            f"{super().summary()}; cluster {self.cluster_label!r} at {','.join(self.bootstrap_servers)}"
+            f" ({self.security_protocol})"
+        )
