@@ -5,6 +5,7 @@ Adding a kind means writing its module and adding one line to `_KINDS`.
 
 from __future__ import annotations
 
+from exporter.catalogue import MetricSpec
 from exporter.collectors.base import Collector, CollectorConfig
 from exporter.collectors.kafka import KafkaCollector
 
@@ -32,3 +33,14 @@ def build_collector(config: CollectorConfig) -> Collector:
     """Instantiate the collector for a validated config entry."""
     cls = _KINDS[config.type]
     return cls(config)
+
+
+def all_metric_specs() -> dict[str, MetricSpec]:
+    """Every metric family the exporter can produce (self-metrics included), by exposed name.
+
+    Counters appear under their exposed sample name (`..._total`).
+    """
+    from exporter.self_metrics import CATALOGUE as SELF_CATALOGUE
+
+    specs = [*SELF_CATALOGUE, *(spec for cls in _KINDS.values() for spec in cls.catalogue)]
+    return {(s.name + "_total" if s.type == "counter" else s.name): s for s in specs}
