@@ -1,3 +1,3 @@
-"""kafka-health-exporter: Kafka lag, CloudMonitor backlog and Kafka Streams health for Prometheus."""
+"""kafka-health-exporter: Kafka lag, CloudMonitor backlog and Kafka Streams health."""
 
 __version__ = "0.1.0"

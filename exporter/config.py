@@ -89,7 +89,9 @@ def _path(parts: tuple[Any, ...] | list[Any]) -> str:
     return out
 
 
-def substitute_env(node: Any, env: Mapping[str, str], path: tuple[Any, ...], problems: list[str]) -> Any:
+def substitute_env(
+    node: Any, env: Mapping[str, str], path: tuple[Any, ...], problems: list[str]
+) -> Any:
     """Replace `${VAR}` / `${VAR:-default}` in every string of the parsed tree."""
     if isinstance(node, dict):
         return {k: substitute_env(v, env, (*path, k), problems) for k, v in node.items()}
@@ -110,7 +112,7 @@ def substitute_env(node: Any, env: Mapping[str, str], path: tuple[Any, ...], pro
     return _ENV_REF.sub(replace, node)
 
 
-def _describe(error: Mapping[str, Any], prefix: tuple[Any, ...], model: type[BaseModel]) -> str:
+def _describe(error: Mapping[str, Any], prefix: tuple[Any, ...]) -> str:
     loc = (*prefix, *error["loc"])
     key = str(next((p for p in reversed(loc) if isinstance(p, str)), ""))
     where = _path(loc)
@@ -122,7 +124,9 @@ def _describe(error: Mapping[str, Any], prefix: tuple[Any, ...], model: type[Bas
     return f"{where}: invalid value {mask(key, error['input'])}: {message}"
 
 
-def _validate_collector(raw: Any, index: int, defaults: Defaults, problems: list[str]) -> CollectorConfig | None:
+def _validate_collector(
+    raw: Any, index: int, defaults: Defaults, problems: list[str]
+) -> CollectorConfig | None:
     prefix: tuple[Any, ...] = ("collectors", index)
     if not isinstance(raw, dict):
         problems.append(f"{_path(prefix)}: expected a mapping with name and type, got {raw!r}")
@@ -131,28 +135,39 @@ def _validate_collector(raw: Any, index: int, defaults: Defaults, problems: list
     kind = kind_of(type_name) if isinstance(type_name, str) else None
     if kind is None:
         expected = ", ".join(kind_names())
-        problems.append(f"{_path((*prefix, 'type'))}: unknown collector type {type_name!r}; expected one of: {expected}")
+        problems.append(
+            f"{_path((*prefix, 'type'))}: unknown collector type {type_name!r}; "
+            f"expected one of: {expected}"
+        )
         return None
     try:
         entry = kind.config_model.model_validate(raw)
     except ValidationError as exc:
-        problems.extend(_describe(e, prefix, kind.config_model) for e in exc.errors())
+        problems.extend(_describe(e, prefix) for e in exc.errors())
         return None
     interval = entry.interval or kind.default_interval or defaults.interval
     timeout = entry.timeout or defaults.timeout
     if timeout >= interval:
         problems.append(
-            f"{_path((*prefix, 'timeout'))}: invalid value {timeout:g}s: must be shorter than the interval ({interval:g}s)"
+            f"{_path((*prefix, 'timeout'))}: invalid value {timeout:g}s: "
+            f"must be shorter than the interval ({interval:g}s)"
         )
         return None
     stale_after = entry.stale_after or 3 * interval
     health = kind.default_health if entry.health is None else entry.health
     return entry.model_copy(
-        update={"interval": interval, "timeout": timeout, "stale_after": stale_after, "health": health}
+        update={
+            "interval": interval,
+            "timeout": timeout,
+            "stale_after": stale_after,
+            "health": health,
+        }
     )
 
 
-def parse_config(text: str, source: str = "<config>", env: Mapping[str, str] | None = None) -> AppConfig:
+def parse_config(
+    text: str, source: str = "<config>", env: Mapping[str, str] | None = None
+) -> AppConfig:
     """Validate config text; raise ConfigError listing every problem."""
     try:
         data = yaml.safe_load(text)
@@ -161,7 +176,9 @@ def parse_config(text: str, source: str = "<config>", env: Mapping[str, str] | N
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(source, [f"expected a mapping at the top level, got {type(data).__name__}"])
+        raise ConfigError(
+            source, [f"expected a mapping at the top level, got {type(data).__name__}"]
+        )
     problems: list[str] = []
     data = substitute_env(data, os.environ if env is None else env, (), problems)
 
@@ -172,7 +189,7 @@ def parse_config(text: str, source: str = "<config>", env: Mapping[str, str] | N
     try:
         base = AppConfig.model_validate(data)
     except ValidationError as exc:
-        problems.extend(_describe(e, (), AppConfig) for e in exc.errors())
+        problems.extend(_describe(e, ()) for e in exc.errors())
         base = AppConfig()
 
     collectors: list[CollectorConfig] = []
@@ -183,7 +200,8 @@ def parse_config(text: str, source: str = "<config>", env: Mapping[str, str] | N
             continue
         if entry.name in seen:
             problems.append(
-                f"collectors[{index}].name: duplicate name {entry.name!r} (also collectors[{seen[entry.name]}])"
+                f"collectors[{index}].name: duplicate name {entry.name!r} "
+                f"(also collectors[{seen[entry.name]}])"
             )
             continue
         seen[entry.name] = index

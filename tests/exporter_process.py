@@ -91,7 +91,11 @@ class ExporterProcess:
     def __enter__(self) -> ExporterProcess:
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            self.args, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.env
+            self.args,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=self.env,
         )
         wait_for(lambda: self.get("/live")[0] == 200, 20, what=f"/live; log: {self.log()}")
         return self
@@ -116,7 +120,9 @@ class ExporterProcess:
         """Everything the process printed so far."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def get(self, path: str, headers: dict[str, str] | None = None, timeout: float = 5.0) -> tuple[int, bytes]:
+    def get(
+        self, path: str, headers: dict[str, str] | None = None, timeout: float = 5.0
+    ) -> tuple[int, bytes]:
         """GET `path`; returns (status, body) for any HTTP status."""
         request = urllib.request.Request(self.url + path, headers=headers or {})
         try:
@@ -138,4 +144,6 @@ class ExporterProcess:
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Wait until /ready answers 200."""
-        wait_for(lambda: self.get("/ready")[0] == 200, timeout, what=f"/ready; log: {self.log()[-3000:]}")
+        wait_for(
+            lambda: self.get("/ready")[0] == 200, timeout, what=f"/ready; log: {self.log()[-3000:]}"
+        )

@@ -39,7 +39,9 @@ class CollectorConfig(BaseModel):
     @classmethod
     def _name_is_simple(cls, value: str) -> str:
         if not _COLLECTOR_NAME.match(value):
-            raise ValueError("expected letters, digits and _ . : - (starting with a letter or digit)")
+            raise ValueError(
+                "expected letters, digits and _ . : - (starting with a letter or digit)"
+            )
         return value
 
     @field_validator("labels")
@@ -126,11 +128,12 @@ class Collector(ABC, Generic[ConfigT, FetchedT]):
             return Health(False, f"no successful refresh for {failing_for:.0f}s: {error}")
         return Health(True, f"last refresh failed ({error}); data not stale yet")
 
-    async def close(self) -> None:  # noqa: B027 - optional hook
+    async def close(self) -> None:
         """Release clients and connections."""
 
     def describe_error(self, exc: BaseException) -> str:
         """Message for a failed refresh; kinds may add API codes or request ids."""
-        text = str(exc) or exc.__class__.__name__
-        return f"{exc.__class__.__name__}: {text}" if str(exc) else text
-
+        name, text = exc.__class__.__name__, str(exc)
+        if not text:
+            return name
+        return text if text.startswith(name) else f"{name}: {text}"

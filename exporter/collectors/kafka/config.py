@@ -58,7 +58,9 @@ class KafkaConfig(CollectorConfig):
     def _sasl_needs_credentials(self) -> KafkaConfig:
         if self.security_protocol.startswith("SASL"):
             if self.sasl_mechanism is None:
-                raise ValueError(f"sasl_mechanism is required with security_protocol {self.security_protocol}")
+                raise ValueError(
+                    f"sasl_mechanism is required with security_protocol {self.security_protocol}"
+                )
             if not self.sasl_username or not self.sasl_password:
                 raise ValueError("sasl_username and sasl_password are required with SASL")
         return self
@@ -71,6 +73,6 @@ class KafkaConfig(CollectorConfig):
     def summary(self) -> str:
         """One line for `check-config`."""
         return (
-            f"{super().summary()}; cluster {self.cluster_label!r} at {','.join(self.bootstrap_servers)}"
-            f" ({self.security_protocol})"
+            f"{super().summary()}; cluster {self.cluster_label!r} at "
+            f"{','.join(self.bootstrap_servers)} ({self.security_protocol})"
         )

@@ -78,11 +78,11 @@ def to_metrics(state: ClusterState, cluster: str, const_labels: dict[str, str]) 
     brokers.add([cluster], len(state.brokers))
     for topic, parts in sorted(state.topics.items()):
         partitions.add([cluster, topic], len(parts))
-        for number, info in sorted(parts.items()):
-            if info.newest is not None:
-                newest.add([cluster, topic, str(number)], info.newest)
-            if info.oldest is not None:
-                oldest.add([cluster, topic, str(number)], info.oldest)
+        for number, part in sorted(parts.items()):
+            if part.newest is not None:
+                newest.add([cluster, topic, str(number)], part.newest)
+            if part.oldest is not None:
+                oldest.add([cluster, topic, str(number)], part.oldest)
 
     for group, info in sorted(state.groups.items()):
         if info.members is not None:
@@ -92,10 +92,12 @@ def to_metrics(state: ClusterState, cluster: str, const_labels: dict[str, str]) 
             if offset < 0 or topic not in state.topics:
                 continue
             committed.add([cluster, group, topic, str(number)], offset)
-            part = state.topics[topic].get(number)
-            if part is None or part.newest is None:
+            newest_offset = (
+                state.topics[topic][number].newest if number in state.topics[topic] else None
+            )
+            if newest_offset is None:
                 continue
-            partition_lag = max(part.newest - offset, 0)
+            partition_lag = max(newest_offset - offset, 0)
             lag.add([cluster, group, topic, str(number)], partition_lag)
             sums[topic] = sums.get(topic, 0) + partition_lag
         for topic, total in sums.items():

@@ -1,9 +1,31 @@
-"""Reads one Kafka cluster with aiokafka's protocol client (filled in next)."""
+"""Reads one Kafka cluster with aiokafka's protocol client.
+
+Per refresh: one Metadata request, ListGroups to every broker (the broker that lists a group is its
+coordinator), ListOffsets latest+earliest batched per partition leader, DescribeGroups batched per
+coordinator, and OffsetFetch per group under a bounded concurrency. The client and its connections
+live between refreshes and are rebuilt after a failure.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaClient
+from aiokafka.errors import KafkaConnectionError, KafkaError
+from aiokafka.helpers import create_ssl_context
+from aiokafka.protocol.api import Request, Response
+
+from exporter.collectors.kafka import protocol
 from exporter.collectors.kafka.config import KafkaConfig
-from exporter.collectors.kafka.state import ClusterState
+from exporter.collectors.kafka.state import ClusterState, GroupInfo, PartitionInfo
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+DESCRIBE_BATCH = 100
 
 
 class ClusterReader:
@@ -11,10 +33,246 @@ class ClusterReader:
 
     def __init__(self, config: KafkaConfig) -> None:
         self.config = config
+        self.requests: Counter[str] = Counter()
+        """Requests sent, by API name (for benchmarks and debugging)."""
+        self._client: AIOKafkaClient | None = None
+        self._null_offset_fetch: bool | None = None
+        """Whether OffsetFetch for all partitions (null topic list) works; None: not known yet."""
+        self._batch_describe: bool = True
+        """False once the cluster answered a batched DescribeGroups with malformed entries."""
+        self._previous: dict[str, GroupInfo] = {}
 
     async def read(self) -> ClusterState:
         """Read brokers, topics, watermarks, groups and committed offsets."""
-        raise NotImplementedError
+        try:
+            client = await self._connect()
+            state = await self._read(client)
+        except BaseException:
+            await self.close()
+            raise
+        self._previous = state.groups
+        return state
 
     async def close(self) -> None:
-        """Close connections."""
+        """Close the client; the next `read()` reconnects."""
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                await asyncio.wait_for(client.close(), 2.0)
+            except (asyncio.TimeoutError, KafkaError, OSError) as exc:
+                log.debug("closing kafka client of %s: %r", self.config.name, exc)
+
+    async def _connect(self) -> AIOKafkaClient:
+        if self._client is not None:
+            return self._client
+        cfg = self.config
+        ssl_context = None
+        if cfg.security_protocol in ("SSL", "SASL_SSL"):
+            ssl_context = create_ssl_context(
+                cafile=cfg.ssl_cafile, certfile=cfg.ssl_certfile, keyfile=cfg.ssl_keyfile
+            )
+            ssl_context.check_hostname = cfg.ssl_check_hostname
+        client = AIOKafkaClient(
+            bootstrap_servers=cfg.bootstrap_servers,
+            client_id="kafka-health-exporter",
+            request_timeout_ms=int(cfg.timeout_s * 1000),
+            security_protocol=cfg.security_protocol,
+            ssl_context=ssl_context,
+            sasl_mechanism=cfg.sasl_mechanism or "PLAIN",
+            sasl_plain_username=cfg.sasl_username,
+            sasl_plain_password=cfg.sasl_password,
+        )
+        try:
+            await client.bootstrap()
+        except BaseException:
+            await asyncio.shield(client.close())
+            raise
+        self._client = client
+        self._null_offset_fetch = None
+        self._batch_describe = True
+        return client
+
+    async def _send(self, client: AIOKafkaClient, node: int, request: Request) -> Response:
+        self.requests[type(request).__name__.removesuffix("Request")] += 1
+        return await client.send(node, request)
+
+    async def _read(self, client: AIOKafkaClient) -> ClusterState:
+        cfg = self.config
+        metadata = await self._send(client, client.get_random_node(), protocol.metadata_request())
+        brokers, raw_topics = protocol.decode_metadata(metadata)
+        topics = _partitions_of(raw_topics, cfg.topics.matches)
+
+        node_ids = [b.node_id for b in brokers]
+        listed = await asyncio.gather(*(self._list_groups(client, n) for n in node_ids))
+        coordinators = {
+            group: node
+            for node, groups in zip(node_ids, listed, strict=True)
+            for group in groups
+            if cfg.groups.matches(group)
+        }
+        if self._null_offset_fetch is None and coordinators:
+            # Probe alone: a broker that refuses closes the connection, failing requests in flight.
+            group, node = next(iter(coordinators.items()))
+            explicit = {topic: sorted(parts) for topic, parts in topics.items()}
+            await self._probe_null_offset_fetch(client, node, group, explicit)
+        watermarks, (descriptions, offsets) = await asyncio.gather(
+            self._watermarks(client, topics),
+            self._group_details(client, coordinators, topics),
+        )
+        newest, oldest = watermarks
+        topic_state = {
+            topic: {
+                number: PartitionInfo(
+                    leader=meta["leader"],
+                    replicas=tuple(meta.get("replicas") or ()),
+                    isr=tuple(meta.get("isr") or ()),
+                    newest=newest.get((topic, number)),
+                    oldest=oldest.get((topic, number)),
+                )
+                for number, meta in parts.items()
+            }
+            for topic, parts in topics.items()
+        }
+        groups = {}
+        for group in coordinators:
+            state, members = descriptions.get(group, (None, None))
+            groups[group] = GroupInfo(members=members, state=state, offsets=offsets.get(group, {}))
+        return ClusterState(brokers=tuple(brokers), topics=topic_state, groups=groups)
+
+    async def _list_groups(self, client: AIOKafkaClient, node: int) -> list[str]:
+        response = await self._send(client, node, protocol.list_groups_request())
+        return protocol.decode_list_groups(response)
+
+    async def _watermarks(
+        self, client: AIOKafkaClient, topics: dict[str, dict[int, dict[str, Any]]]
+    ) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int]]:
+        """High and low watermarks, one ListOffsets request per leader and timestamp."""
+        by_leader: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        for topic, parts in topics.items():
+            for number, meta in parts.items():
+                if meta["leader"] >= 0:
+                    by_leader[meta["leader"]][topic].append(number)
+
+        async def ask(leader: int, timestamp: int) -> dict[tuple[str, int], int]:
+            request = protocol.list_offsets_request(by_leader[leader], timestamp)
+            return protocol.decode_list_offsets(await self._send(client, leader, request))
+
+        leaders = list(by_leader)
+        answers = await asyncio.gather(
+            *(ask(leader, ts) for ts in (protocol.LATEST, protocol.EARLIEST) for leader in leaders)
+        )
+        newest: dict[tuple[str, int], int] = {}
+        oldest: dict[tuple[str, int], int] = {}
+        for answer in answers[: len(leaders)]:
+            newest.update(answer)
+        for answer in answers[len(leaders) :]:
+            oldest.update(answer)
+        return newest, oldest
+
+    async def _group_details(
+        self,
+        client: AIOKafkaClient,
+        coordinators: dict[str, int],
+        topics: dict[str, dict[int, dict[str, Any]]],
+    ) -> tuple[dict[str, tuple[str, int]], dict[str, dict[tuple[str, int], int]]]:
+        limit = asyncio.Semaphore(self.config.max_concurrency)
+
+        async def bounded(request: Awaitable[T]) -> T:
+            async with limit:
+                return await request
+
+        by_node: dict[int, list[str]] = defaultdict(list)
+        for group, node in coordinators.items():
+            by_node[node].append(group)
+        describe_batches = [
+            (node, groups[i : i + DESCRIBE_BATCH])
+            for node, groups in by_node.items()
+            for i in range(0, len(groups), DESCRIBE_BATCH)
+        ]
+        explicit = {topic: sorted(parts) for topic, parts in topics.items()}
+        described, fetched = await asyncio.gather(
+            asyncio.gather(
+                *(bounded(self._describe(client, node, batch)) for node, batch in describe_batches)
+            ),
+            asyncio.gather(
+                *(
+                    bounded(self._offsets(client, node, group, explicit))
+                    for group, node in coordinators.items()
+                )
+            ),
+        )
+        descriptions: dict[str, tuple[str, int]] = {}
+        for answer in described:
+            descriptions.update(answer)
+        offsets = {
+            group: found
+            for group, found in zip(coordinators, fetched, strict=True)
+            if found is not None
+        }
+        return descriptions, offsets
+
+    async def _describe(
+        self, client: AIOKafkaClient, node: int, groups: list[str]
+    ) -> dict[str, tuple[str, int]]:
+        """Describe `groups`, batched; one group per request when the broker garbles batches."""
+        if self._batch_describe and len(groups) > 1:
+            response = await self._send(client, node, protocol.describe_groups_request(groups))
+            try:
+                return protocol.decode_describe_groups(response, groups)
+            except protocol.MalformedResponse as exc:
+                log.info(
+                    "%s: batched DescribeGroups is malformed (%s); describing one per request",
+                    self.config.name,
+                    exc,
+                )
+                self._batch_describe = False
+        out: dict[str, tuple[str, int]] = {}
+        for group in groups:
+            response = await self._send(client, node, protocol.describe_groups_request([group]))
+            try:
+                out.update(protocol.decode_describe_groups(response, [group]))
+            except (protocol.MalformedResponse, KafkaError) as exc:
+                log.warning("%s: cannot describe group %s: %s", self.config.name, group, exc)
+        return out
+
+    async def _probe_null_offset_fetch(
+        self, client: AIOKafkaClient, node: int, group: str, explicit: dict[str, list[int]]
+    ) -> None:
+        """Learn whether OffsetFetch with a null topic list works (KIP-88); Tansu drops the link."""
+        try:
+            await self._send(client, node, protocol.offset_fetch_request(group, None))
+            self._null_offset_fetch = True
+        except KafkaConnectionError:
+            await self._send(client, node, protocol.offset_fetch_request(group, explicit))
+            log.info(
+                "%s: broker refuses OffsetFetch for all partitions; naming partitions instead",
+                self.config.name,
+            )
+            self._null_offset_fetch = False
+
+    async def _offsets(
+        self, client: AIOKafkaClient, node: int, group: str, explicit: dict[str, list[int]]
+    ) -> dict[tuple[str, int], int] | None:
+        """Committed offsets of one group; the previous ones (with a warning) when refused."""
+        partitions = None if self._null_offset_fetch else explicit
+        try:
+            request = protocol.offset_fetch_request(group, partitions)
+            return protocol.decode_offset_fetch(await self._send(client, node, request))
+        except KafkaConnectionError:
+            raise
+        except KafkaError as exc:
+            log.warning("%s: cannot fetch offsets of group %s: %s", self.config.name, group, exc)
+            previous = self._previous.get(group)
+            return previous.offsets if previous is not None else None
+
+
+def _partitions_of(
+    raw_topics: Iterable[dict[str, Any]], keep: Callable[[str], bool]
+) -> dict[str, dict[int, dict[str, Any]]]:
+    """topic -> partition -> metadata dict, for topics without error that pass the filter."""
+    out: dict[str, dict[int, dict[str, Any]]] = {}
+    for topic in raw_topics:
+        if topic["error_code"] or not keep(topic["topic"]):
+            continue
+        out[topic["topic"]] = {p["partition"]: p for p in topic["partitions"]}
+    return out

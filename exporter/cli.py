@@ -1,0 +1,129 @@
+"""Command-line interface: `run`, `check-config`, `demo` and `--version`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from exporter import __version__
+from exporter.config import ConfigError, load_config, parse_listen
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+log = logging.getLogger("exporter")
+
+
+def _listen(value: str) -> str:
+    try:
+        parse_listen(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"invalid --listen {value!r}: {exc}") from None
+    return value
+
+
+def _add_config_arg(parser: argparse.ArgumentParser) -> None:
+    default = os.environ.get("KHE_CONFIG")
+    parser.add_argument(
+        "-c",
+        "--config",
+        default=default,
+        required=default is None,
+        help="config file (YAML); default: $KHE_CONFIG",
+    )
+
+
+def _add_logging_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log-level", default="info", type=str.lower, choices=LOG_LEVELS)
+    parser.add_argument("--log-format", default="text", choices=("text", "json"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="kafka-health-exporter",
+        description="Prometheus exporter for Kafka lag, CloudMonitor backlog and Streams health.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the exporter")
+    _add_config_arg(run)
+    run.add_argument(
+        "--listen", type=_listen, help="HOST:PORT to serve on (overrides server.listen)"
+    )
+    _add_logging_args(run)
+    run.set_defaults(handler=_run)
+
+    check = commands.add_parser("check-config", help="validate a config file and summarise it")
+    _add_config_arg(check)
+    check.set_defaults(handler=_check_config)
+
+    demo = commands.add_parser(
+        "demo", help="run a local broker, producer, consumers and the exporter"
+    )
+    demo.add_argument(
+        "--listen", type=_listen, default="127.0.0.1:9876", help="HOST:PORT (default %(default)s)"
+    )
+    _add_logging_args(demo)
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def _print_config_error(error: ConfigError) -> None:
+    print(f"invalid config {error.source}:", file=sys.stderr)
+    for problem in error.problems:
+        print(f"  {error.source}: {problem}", file=sys.stderr)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from exporter.app import serve
+    from exporter.logs import setup_logging
+
+    setup_logging(args.log_level, args.log_format)
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        _print_config_error(error)
+        return 1
+    asyncio.run(serve(config, args.listen))
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        _print_config_error(error)
+        return 1
+    print(
+        f"{args.config}: OK, {len(config.collectors)} collector(s), listen {config.server.listen}"
+    )
+    for entry in config.collectors:
+        print(f"  {entry.summary()}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from exporter.demo.broker import BrokerUnavailable
+    from exporter.demo.run import run_demo
+    from exporter.logs import setup_logging
+
+    setup_logging(args.log_level, args.log_format)
+    try:
+        return asyncio.run(run_demo(args.listen))
+    except BrokerUnavailable as exc:
+        print(f"kafka-health-exporter demo: {exc}", file=sys.stderr)
+        return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `kafka-health-exporter` command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        return 0

@@ -1,0 +1,133 @@
+"""HTTP endpoints: /metrics, /live, /ready, /health and an index page.
+
+Handlers only read the exposition and the snapshot store; nothing here talks to a source.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aiohttp import web
+
+from exporter import __version__
+from exporter.exposition import OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, Exposition
+from exporter.snapshot import CollectorStatus, SnapshotStore
+
+_INDEX = """<!doctype html>
+<html><head><title>kafka-health-exporter</title></head>
+<body><h1>kafka-health-exporter {version}</h1><ul>
+<li><a href="metrics">/metrics</a>: Prometheus metrics</li>
+<li><a href="health">/health</a>: health of the watched targets</li>
+<li><a href="ready">/ready</a>: every collector has refreshed successfully</li>
+<li><a href="live">/live</a>: the exporter itself is running</li>
+</ul></body></html>
+"""
+
+
+def _entry(status: CollectorStatus, now_mono: float) -> dict[str, Any]:
+    last = status.last
+    health = status.current_health(now_mono)
+    return {
+        "type": status.type,
+        "up": bool(last is not None and last.ok),
+        "stale": status.is_stale(now_mono),
+        "healthy": health.healthy,
+        "reason": health.reason or None,
+        "health_check": status.health_enabled,
+        "last_success": status.last_success.finished_at if status.last_success else None,
+        "last_error": None if last is None or last.ok else last.error,
+        "failures": status.failures,
+    }
+
+
+def _wants_openmetrics(request: web.Request) -> bool:
+    return "application/openmetrics-text" in request.headers.get("Accept", "")
+
+
+def _wants_gzip(request: web.Request) -> bool:
+    encodings = request.headers.get("Accept-Encoding", "")
+    return any(
+        part.split(";")[0].strip() == "gzip" and "q=0" not in part.replace(" ", "")
+        for part in encodings.split(",")
+    )
+
+
+class Endpoints:
+    """The aiohttp handlers, bound to one store and exposition."""
+
+    def __init__(self, store: SnapshotStore, exposition: Exposition) -> None:
+        self._store = store
+        self._exposition = exposition
+
+    def application(self) -> web.Application:
+        """An aiohttp application with every route."""
+        app = web.Application()
+        app.router.add_get("/", self.index)
+        app.router.add_get("/metrics", self.metrics)
+        app.router.add_get("/live", self.live)
+        app.router.add_get("/ready", self.ready)
+        app.router.add_get("/health", self.health)
+        return app
+
+    async def index(self, request: web.Request) -> web.Response:
+        """Links to the other endpoints."""
+        return web.Response(text=_INDEX.format(version=__version__), content_type="text/html")
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        """The current page, as text (gzip when accepted) or OpenMetrics when asked."""
+        if _wants_openmetrics(request):
+            body, content_type = self._exposition.openmetrics(), OPENMETRICS_CONTENT_TYPE
+        else:
+            body, content_type = None, TEXT_CONTENT_TYPE
+        headers = {"Content-Type": content_type, "Vary": "Accept-Encoding"}
+        if body is None and _wants_gzip(request):
+            headers["Content-Encoding"] = "gzip"
+            return web.Response(body=self._exposition.gzip(), headers=headers)
+        return web.Response(
+            body=body if body is not None else self._exposition.text(), headers=headers
+        )
+
+    async def live(self, request: web.Request) -> web.Response:
+        """200 while the process serves requests."""
+        return web.json_response({"status": "live"})
+
+    async def ready(self, request: web.Request) -> web.Response:
+        """200 once every collector has had a successful refresh, else 503 naming the others."""
+        now = time.monotonic()
+        statuses = self._store.statuses()
+        waiting = [s.name for s in statuses if s.last_success is None]
+        body = {
+            "status": "ready" if not waiting else "not ready",
+            "waiting_for": waiting,
+            "collectors": {s.name: _entry(s, now) for s in statuses},
+        }
+        return web.json_response(body, status=200 if not waiting else 503)
+
+    async def health(self, request: web.Request) -> web.Response:
+        """200 unless a collector with `health: true` is unhealthy.
+
+        `?collector=NAME` (repeatable) judges only the named collectors, whatever their `health`.
+        """
+        now = time.monotonic()
+        statuses = self._store.statuses()
+        wanted = request.query.getall("collector", [])
+        if wanted:
+            unknown = [n for n in wanted if self._store.get(n) is None]
+            if unknown:
+                return web.json_response(
+                    {"status": "unknown collector", "unknown": unknown}, status=404
+                )
+            statuses = [s for s in statuses if s.name in wanted]
+        entries = {s.name: _entry(s, now) for s in statuses}
+        unhealthy = [
+            name
+            for name, entry in entries.items()
+            if (entry["health_check"] or wanted) and not entry["healthy"]
+        ]
+        body = {
+            "status": "healthy" if not unhealthy else "unhealthy",
+            "unhealthy": unhealthy,
+            "collectors": entries,
+        }
+        return web.json_response(body, status=503 if unhealthy else 200)

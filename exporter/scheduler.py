@@ -1,0 +1,108 @@
+"""One refresh loop per collector: every interval, under a timeout, never overlapping itself.
+
+A refresh is `fetch()` (I/O, bounded by the timeout) followed by `to_metrics()` and rendering in a
+worker thread. Any exception or timeout becomes a failed snapshot; it never leaves the loop, so
+one collector cannot affect another or the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from exporter.collectors.base import Collector, Health
+from exporter.rendering import render_families
+from exporter.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
+Publish = Callable[[Snapshot], Awaitable[None]]
+
+
+def _convert(collector: Collector, fetched: object) -> tuple[tuple, tuple, Health]:
+    families = tuple(collector.to_metrics(fetched))
+    return families, render_families(families), collector.health(fetched)
+
+
+async def refresh_once(collector: Collector) -> Snapshot:
+    """Run one refresh and describe its outcome; never raises except on cancellation."""
+    cfg = collector.config
+    started = time.monotonic()
+    try:
+        fetched = await asyncio.wait_for(collector.fetch(), cfg.timeout_s)
+        families, rendered, health = await asyncio.to_thread(_convert, collector, fetched)
+    except asyncio.TimeoutError:
+        error = f"refresh timed out after {cfg.timeout_s:g}s"
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a snapshot, logged below
+        error = collector.describe_error(exc)
+    else:
+        return Snapshot(
+            collector=cfg.name,
+            ok=True,
+            finished_at=time.time(),
+            duration=time.monotonic() - started,
+            families=families,
+            rendered=rendered,
+            health=health,
+        )
+    log.warning("collector %s: refresh failed: %s", cfg.name, error, extra={"collector": cfg.name})
+    return Snapshot(
+        collector=cfg.name,
+        ok=False,
+        finished_at=time.time(),
+        duration=time.monotonic() - started,
+        error=error,
+    )
+
+
+async def run_forever(collector: Collector, publish: Publish) -> None:
+    """Refresh `collector` now and then every interval until cancelled."""
+    interval = collector.config.interval_s
+    while True:
+        started = time.monotonic()
+        snapshot = await refresh_once(collector)
+        if snapshot.ok:
+            log.debug(
+                "collector %s: refreshed in %.3fs",
+                collector.name,
+                snapshot.duration,
+                extra={"collector": collector.name},
+            )
+        await publish(snapshot)
+        await asyncio.sleep(max(started + interval - time.monotonic(), 0.0))
+
+
+class Scheduler:
+    """Owns the refresh tasks; an async context manager that cancels them on exit."""
+
+    def __init__(self, publish: Publish) -> None:
+        self._publish = publish
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    def start(self, collector: Collector) -> None:
+        """Start the refresh loop of `collector`."""
+        task = asyncio.create_task(
+            run_forever(collector, self._publish), name=f"refresh:{collector.name}"
+        )
+        self._tasks[collector.name] = task
+        task.add_done_callback(self._report_crash)
+
+    async def stop(self, name: str) -> None:
+        """Cancel one collector's loop and wait for it."""
+        task = self._tasks.pop(name, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def __aenter__(self) -> Scheduler:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for name in list(self._tasks):
+            await self.stop(name)
+
+    @staticmethod
+    def _report_crash(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("refresh loop %s crashed: %r", task.get_name(), task.exception())
