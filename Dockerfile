@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+# kafka-health-exporter image.
+#   docker build -t kafka-health-exporter .                      # with a JRE (the `jmx` collector)
+#   docker build --build-arg WITH_JRE=false -t khe:slim .         # no JRE: kafka and aliyun_cms only
+# Runs as a non-root numeric user and works with a read-only root filesystem (mount /tmp writable).
+
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+# ---- build: install the package and its dependencies into a self-contained venv ----
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY exporter ./exporter
+RUN python -m pip install --no-cache-dir .
+
+# ---- runtime: slim base, the venv, optionally a headless JRE for jmxquery ----
+FROM ${PYTHON_IMAGE} AS runtime
+ARG WITH_JRE=true
+RUN if [ "$WITH_JRE" = "true" ]; then \
+      mkdir -p /usr/share/man/man1 \
+      && apt-get update \
+      && apt-get install -y --no-install-recommends openjdk-17-jre-headless \
+      && rm -rf /var/lib/apt/lists/*; \
+    fi
+COPY --from=build /opt/venv /opt/venv
+COPY config.example.yaml /etc/kafka-health-exporter/config.yaml
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    TMPDIR=/tmp
+USER 65532:65532
+EXPOSE 9876
+ENTRYPOINT ["kafka-health-exporter"]
+CMD ["run", "-c", "/etc/kafka-health-exporter/config.yaml"]
