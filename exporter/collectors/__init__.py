@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from exporter.catalogue import MetricSpec
 from exporter.collectors.base import Collector, CollectorConfig
+from exporter.collectors.jmx import JmxCollector
 from exporter.collectors.kafka import KafkaCollector
 
 _KINDS: dict[str, type[Collector]] = {
     "kafka": KafkaCollector,
+    "jmx": JmxCollector,
 }
 
 
