@@ -1,4 +1,4 @@
-"""Command-line interface: `run`, `check-config`, `demo` and `--version`."""
+"""Command-line interface: `run`, `check-config`, `demo`, `probe` and `--version`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from exporter import __version__
 from exporter.config import ConfigError, load_config, parse_listen
+from exporter.probe import add_probe_arguments, run_probe
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 log = logging.getLogger("exporter")
@@ -69,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_logging_args(demo)
     demo.set_defaults(handler=_demo)
+
+    probe = commands.add_parser(
+        "probe", help="check health once (an exec probe): exit 0 if healthy, 1 if not"
+    )
+    add_probe_arguments(probe)
+    probe.set_defaults(handler=run_probe)
     return parser
 
 

@@ -1,0 +1,163 @@
+"""`kafka-health-exporter probe`: a one-shot health check that exits 0 (healthy) or 1 (not).
+
+Two modes:
+- `probe [--url URL] [--timeout 2s]` asks a running exporter's `/health` (an exec liveness
+  probe for images without curl);
+- `probe --jmx HOST:PORT` reads one JVM's Kafka Streams MBeans directly, without a daemon (what
+  a jmxterm script in the image used to do).
+Either way it prints why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from exporter.collectors.jmx.config import service_url_for
+from exporter.collectors.jmx.query import Endpoint, JmxError, run_queries
+from exporter.collectors.jmx.state import STREAMS_QUERIES, interpret
+from exporter.durations import parse_duration
+
+DEFAULT_URL = "http://127.0.0.1:9876/health"
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """The verdict and the lines explaining it."""
+
+    healthy: bool
+    lines: tuple[str, ...]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when healthy, 1 otherwise."""
+        return 0 if self.healthy else 1
+
+
+def probe_url(url: str, timeout: float) -> ProbeResult:
+    """GET a `/health` URL: healthy on 200, with one line per collector from its JSON."""
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status, body = response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        status, body = exc.code, exc.read()
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return ProbeResult(False, (f"unhealthy: cannot get {url}: {reason}",))
+    lines = [f"{'healthy' if status == 200 else 'unhealthy'}: {url} answered {status}"]
+    lines += _describe_health_body(body)
+    return ProbeResult(status == 200, tuple(lines))
+
+
+def _describe_health_body(body: bytes) -> list[str]:
+    try:
+        data: Any = json.loads(body)
+    except ValueError:
+        text = body.decode("utf-8", errors="replace").strip()
+        return [f"  {text[:300]}"] if text else []
+    if not isinstance(data, dict):
+        return [f"  {str(data)[:300]}"]
+    collectors = data.get("collectors")
+    if not isinstance(collectors, dict):
+        return [f"  {json.dumps(data)[:300]}"]
+    lines = []
+    for name, entry in collectors.items():
+        if not isinstance(entry, dict):
+            continue
+        verdict = "healthy" if entry.get("healthy") else "UNHEALTHY"
+        reason = entry.get("reason") or entry.get("last_error") or ""
+        lines.append(f"  {name}: {verdict}" + (f": {reason}" if reason else ""))
+    return lines
+
+
+def jmx_url(target: str) -> str:
+    """A JMX service URL from `HOST:PORT` or a full `service:jmx:...` URL; ValueError otherwise."""
+    if target.startswith("service:jmx:"):
+        return target
+    host, sep, port = target.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected HOST:PORT or service:jmx:... URL, got {target!r}")
+    return service_url_for(host.strip("[]"), int(port))
+
+
+async def probe_jmx(
+    target: str, timeout: float, username: str | None = None, password: str | None = None
+) -> ProbeResult:
+    """Read one JVM's Kafka Streams MBeans: healthy when they are there and alive."""
+    url = jmx_url(target)
+    try:
+        readings = await run_queries(Endpoint(url, username, password), STREAMS_QUERIES, timeout)
+    except JmxError as exc:
+        return ProbeResult(False, (f"unhealthy: JMX {url}: {exc}",))
+    reading = interpret(readings)
+    if not reading.present:
+        return ProbeResult(
+            False,
+            (
+                f"unhealthy: JMX {url} answers but has no Kafka Streams MBeans"
+                " (the client was closed, or has not started yet)",
+            ),
+        )
+    health = reading.health()
+    verdict = "healthy" if health.healthy else "unhealthy"
+    return ProbeResult(health.healthy, (f"{verdict}: JMX {url}: {health.reason}",))
+
+
+def _timeout(value: str) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"invalid --timeout {value!r}: {exc}") from None
+
+
+def add_probe_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `probe` subcommand's options."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--url",
+        default=DEFAULT_URL,
+        help="the exporter's health URL, e.g. .../health?collector=NAME (default %(default)s)",
+    )
+    where.add_argument(
+        "--jmx",
+        metavar="HOST:PORT",
+        help="check this JVM's Kafka Streams MBeans directly (or a service:jmx: URL)",
+    )
+    parser.add_argument(
+        "--timeout", type=_timeout, default=None, help="default 2s for --url, 10s for --jmx"
+    )
+    parser.add_argument(
+        "--username",
+        default=os.environ.get("JMX_USER") or None,
+        help="JMX user (default $JMX_USER)",
+    )
+    parser.add_argument(
+        "--password",
+        default=os.environ.get("JMX_PASSWORD") or None,
+        help="JMX password (default $JMX_PASSWORD; prefer the variable)",
+    )
+
+
+def run_probe(args: argparse.Namespace) -> int:
+    """Run the probe the parsed `args` describe, print why, return the exit code."""
+    if args.jmx:
+        try:
+            jmx_url(args.jmx)
+        except ValueError as exc:
+            print(f"kafka-health-exporter probe: {exc}")
+            return 2
+        result = asyncio.run(
+            probe_jmx(args.jmx, args.timeout or 10.0, args.username, args.password)
+        )
+    else:
+        result = probe_url(args.url, args.timeout or 2.0)
+    for line in result.lines:
+        print(line)
+    return result.exit_code
