@@ -6,6 +6,7 @@ Adding a kind means writing its module and adding one line to `_KINDS`.
 from __future__ import annotations
 
 from exporter.catalogue import MetricSpec
+from exporter.collectors.aliyun_cms import AliyunCmsCollector
 from exporter.collectors.base import Collector, CollectorConfig
 from exporter.collectors.jmx import JmxCollector
 from exporter.collectors.kafka import KafkaCollector
@@ -13,6 +14,7 @@ from exporter.collectors.kafka import KafkaCollector
 _KINDS: dict[str, type[Collector]] = {
     "kafka": KafkaCollector,
     "jmx": JmxCollector,
+    "aliyun_cms": AliyunCmsCollector,
 }
 
 

@@ -148,7 +148,7 @@ def _api_error(exc: AlibabaCloudException) -> CmsError:
     data = exc.data if isinstance(exc.data, dict) else {}
     status = exc.status_code if isinstance(exc.status_code, int) else data.get("statusCode")
     code = str(data.get("Code") or data.get("code") or f"HTTP{status}")
-    message = str(data.get("Message") or data.get("message") or "")[:300]
+    message = " ".join(str(data.get("Message") or data.get("message") or "").split())[:300]
     request_id = str(data.get("RequestId") or data.get("requestId") or "")
     return CmsError(
         message,
