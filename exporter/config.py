@@ -121,6 +121,8 @@ def _describe(error: Mapping[str, Any], prefix: tuple[Any, ...]) -> str:
     if error["type"] == "missing":
         return f"{where}: required key is missing"
     message = str(error["msg"]).removeprefix("Value error, ")
+    if isinstance(error["input"], dict):  # a rule across keys: name the place, not every value
+        return f"{where}: {message}"
     return f"{where}: invalid value {mask(key, error['input'])}: {message}"
 
 

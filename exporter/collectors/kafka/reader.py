@@ -38,8 +38,8 @@ class ClusterReader:
         self._client: AIOKafkaClient | None = None
         self._null_offset_fetch: bool | None = None
         """Whether OffsetFetch for all partitions (null topic list) works; None: not known yet."""
-        self._batch_describe: bool = True
-        """False once the cluster answered a batched DescribeGroups with malformed entries."""
+        self._batch_describe: bool | None = None
+        """Whether batched DescribeGroups answers are well-formed; None: not known yet."""
         self._previous: dict[str, GroupInfo] = {}
 
     async def read(self) -> ClusterState:
@@ -89,7 +89,7 @@ class ClusterReader:
             raise
         self._client = client
         self._null_offset_fetch = None
-        self._batch_describe = True
+        self._batch_describe = None
         return client
 
     async def _send(self, client: AIOKafkaClient, node: int, request: Request) -> Response:
@@ -103,19 +103,22 @@ class ClusterReader:
         topics = _partitions_of(raw_topics, cfg.topics.matches)
 
         node_ids = [b.node_id for b in brokers]
-        listed = await asyncio.gather(*(self._list_groups(client, n) for n in node_ids))
+        listed = await _all(*(self._list_groups(client, n) for n in node_ids))
         coordinators = {
             group: node
             for node, groups in zip(node_ids, listed, strict=True)
             for group in groups
             if cfg.groups.matches(group)
         }
+        # Probe alone what some brokers (Tansu) get wrong: their failure closes the connection,
+        # which would fail every request in flight with it.
         if self._null_offset_fetch is None and coordinators:
-            # Probe alone: a broker that refuses closes the connection, failing requests in flight.
             group, node = next(iter(coordinators.items()))
             explicit = {topic: sorted(parts) for topic, parts in topics.items()}
             await self._probe_null_offset_fetch(client, node, group, explicit)
-        watermarks, (descriptions, offsets) = await asyncio.gather(
+        if self._batch_describe is None and len(coordinators) > 1:
+            await self._probe_batch_describe(client, coordinators)
+        watermarks, (descriptions, offsets) = await _all(
             self._watermarks(client, topics),
             self._group_details(client, coordinators, topics),
         )
@@ -158,7 +161,7 @@ class ClusterReader:
             return protocol.decode_list_offsets(await self._send(client, leader, request))
 
         leaders = list(by_leader)
-        answers = await asyncio.gather(
+        answers = await _all(
             *(ask(leader, ts) for ts in (protocol.LATEST, protocol.EARLIEST) for leader in leaders)
         )
         newest: dict[tuple[str, int], int] = {}
@@ -190,7 +193,7 @@ class ClusterReader:
             for i in range(0, len(groups), DESCRIBE_BATCH)
         ]
         explicit = {topic: sorted(parts) for topic, parts in topics.items()}
-        described, fetched = await asyncio.gather(
+        described, fetched = await _all(
             asyncio.gather(
                 *(bounded(self._describe(client, node, batch)) for node, batch in describe_batches)
             ),
@@ -211,21 +214,36 @@ class ClusterReader:
         }
         return descriptions, offsets
 
+    async def _probe_batch_describe(
+        self, client: AIOKafkaClient, coordinators: dict[str, int]
+    ) -> None:
+        """Learn whether a batched DescribeGroups comes back well-formed."""
+        node = next(iter(coordinators.values()))
+        groups = [g for g, n in coordinators.items() if n == node][:2]
+        if len(groups) < 2:
+            return
+        try:
+            response = await self._send(client, node, protocol.describe_groups_request(groups))
+            protocol.decode_describe_groups(response, groups)
+            self._batch_describe = True
+        except (protocol.MalformedResponse, KafkaConnectionError) as exc:
+            log.info(
+                "%s: batched DescribeGroups fails (%s); describing one group per request",
+                self.config.name,
+                exc,
+            )
+            self._batch_describe = False
+
     async def _describe(
         self, client: AIOKafkaClient, node: int, groups: list[str]
     ) -> dict[str, tuple[str, int]]:
         """Describe `groups`, batched; one group per request when the broker garbles batches."""
-        if self._batch_describe and len(groups) > 1:
+        if self._batch_describe is not False and len(groups) > 1:
             response = await self._send(client, node, protocol.describe_groups_request(groups))
             try:
                 return protocol.decode_describe_groups(response, groups)
             except protocol.MalformedResponse as exc:
-                log.info(
-                    "%s: batched DescribeGroups is malformed (%s); describing one per request",
-                    self.config.name,
-                    exc,
-                )
-                self._batch_describe = False
+                log.warning("%s: batched DescribeGroups is malformed: %s", self.config.name, exc)
         out: dict[str, tuple[str, int]] = {}
         for group in groups:
             response = await self._send(client, node, protocol.describe_groups_request([group]))
@@ -276,3 +294,15 @@ def _partitions_of(
             continue
         out[topic["topic"]] = {p["partition"]: p for p in topic["partitions"]}
     return out
+
+
+async def _all(*requests: Awaitable[Any]) -> list[Any]:
+    """Like `asyncio.gather`, but the first failure cancels the other requests before raising."""
+    tasks = [asyncio.ensure_future(r) for r in requests]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
