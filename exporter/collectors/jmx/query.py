@@ -31,6 +31,7 @@ _JAVA_OPTIONS = (
     "-Xmx64m",
     "-Xss512k",
 )
+_UNCAUGHT = re.compile(r'^Exception in thread "main" (.+)$', re.M)
 _ERROR_FIELDS = re.compile(
     r'"error"\s*:\s*"(?P<error>[^"]*)".*?"message"\s*:\s*"(?P<message>.*)"', re.S
 )
@@ -106,8 +107,7 @@ def parse_output(stdout: bytes, stderr: bytes, returncode: int) -> list[Reading]
         message = " ".join(match.group("message").split())
         raise JmxError(f"{match.group('error')}: {message[:400]}")
     if returncode != 0 or not text.startswith("["):
-        detail = " ".join((stderr.decode("utf-8", errors="replace") or text).split())[-400:]
-        raise JmxError(f"query JVM exited with code {returncode}: {detail or 'no output'}")
+        raise JmxError(f"query JVM exited with code {returncode}: {_failure(stderr, text)}")
     try:
         items = json.loads(text, strict=False)
     except json.JSONDecodeError as exc:
@@ -126,6 +126,15 @@ def parse_output(stdout: bytes, stderr: bytes, returncode: int) -> list[Reading]
             )
         )
     return readings
+
+
+def _failure(stderr: bytes, stdout: str) -> str:
+    """The uncaught exception's first line (e.g. authentication failed), else the output's tail."""
+    text = stderr.decode("utf-8", errors="replace")
+    match = _UNCAUGHT.search(text)
+    if match:
+        return match.group(1).strip()[:400]
+    return " ".join((text or stdout).split())[-400:] or "no output"
 
 
 async def run_queries(
