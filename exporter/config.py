@@ -195,19 +195,20 @@ def parse_config(
         base = AppConfig()
 
     collectors: list[CollectorConfig] = []
-    seen: dict[str, int] = {}
+    seen: dict[object, int] = {}
     for index, raw in enumerate(raw_collectors):
-        entry = _validate_collector(raw, index, base.defaults, problems)
-        if entry is None:
-            continue
-        if entry.name in seen:
+        name = raw.get("name") if isinstance(raw, dict) else None
+        if isinstance(name, str) and name in seen:
             problems.append(
-                f"collectors[{index}].name: duplicate name {entry.name!r} "
-                f"(also collectors[{seen[entry.name]}])"
+                f"collectors[{index}].name: duplicate name {name!r} (also collectors[{seen[name]}])"
             )
             continue
-        seen[entry.name] = index
-        collectors.append(entry)
+        seen.setdefault(name, index)
+        entry = _validate_collector(raw, index, base.defaults, problems)
+        if entry is not None:
+            collectors.append(entry)
+    if not raw_collectors and not problems:
+        problems.append("collectors: no collectors configured; add at least one")
     if problems:
         raise ConfigError(source, problems)
     return base.model_copy(update={"collectors": collectors})
