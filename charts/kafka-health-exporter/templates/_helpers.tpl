@@ -1,0 +1,55 @@
+{{/* Chart name, truncated to the DNS label limit. */}}
+{{- define "khe.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Fully qualified app name. */}}
+{{- define "khe.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Labels that select the exporter's pods (never change them after install). */}}
+{{- define "khe.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "khe.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* Labels on every object. */}}
+{{- define "khe.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "khe.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: kafka-health-exporter
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* The ServiceAccount the pods run as. */}}
+{{- define "khe.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "khe.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The rendered exporter config (the ConfigMap's only key). */}}
+{{- define "khe.config" -}}
+{{- toYaml .Values.config -}}
+{{- end -}}
+
+{{/* Namespace of an optional object: its own override, else the release namespace. */}}
+{{- define "khe.namespace" -}}
+{{- default .root.Release.Namespace .override -}}
+{{- end -}}
