@@ -81,6 +81,7 @@ class Recorded:
     params: dict[str, str]
     status: int
     code: str
+    request_id: str
 
 
 @dataclass
@@ -117,17 +118,19 @@ class CmsServer:
 
     def start(self) -> CmsServer:
         """Serve in a background thread."""
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
     def stop(self) -> None:
         """Release hanging requests, stop serving and close the socket."""
         self._release.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
+        if self._thread is not None:  # shutdown() would wait forever for a loop never started
+            self._httpd.shutdown()
             self._thread.join(5)
+        self._httpd.server_close()
 
     def __enter__(self) -> CmsServer:
         return self.start()
@@ -165,7 +168,7 @@ class CmsServer:
             )
         with self._lock:
             self.requests.append(
-                Recorded(action, key_id, params, status, str(answer.get("Code", "")))
+                Recorded(action, key_id, params, status, str(answer.get("Code", "")), request_id)
             )
         return status, answer
 
