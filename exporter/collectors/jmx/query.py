@@ -22,7 +22,7 @@ from jmxquery import JAR_PATH, JMXQuery
 # A small, fast-starting client JVM: no perf data file (read-only root filesystems), C1 only,
 # serial GC and a small heap. The RMI timeouts make an orphaned JVM (exporter SIGKILLed while a
 # query hangs) give up on its own; the exporter itself kills it at the refresh timeout.
-_JAVA_OPTIONS = (
+JAVA_OPTIONS = (
     "-XX:-UsePerfData",
     "-XX:TieredStopAtLevel=1",
     "-XX:+UseSerialGC",
@@ -82,7 +82,7 @@ def build_command(
     rmi_ms = str(int((timeout + 5) * 1000))
     command = [
         java,
-        *_JAVA_OPTIONS,
+        *JAVA_OPTIONS,
         f"-Dsun.rmi.transport.tcp.responseTimeout={rmi_ms}",
         f"-Dsun.rmi.transport.proxy.connectTimeout={rmi_ms}",
         "-jar",
