@@ -29,7 +29,8 @@ class KafkaCollector(Collector[KafkaConfig, ClusterState]):
 
     def to_metrics(self, fetched: ClusterState) -> Sequence[Metric]:
         """Metric families in kafka_exporter's names, with the `cluster` label."""
-        return to_metrics(fetched, self.config.cluster_label, self.config.labels)
+        cfg = self.config
+        return to_metrics(fetched, cfg.cluster_label, cfg.labels, cfg.topic_metrics)
 
     async def close(self) -> None:
         """Close the Kafka client."""

@@ -10,8 +10,15 @@ from exporter.collectors.base import CollectorConfig
 from exporter.filters import NameFilter
 
 
-def _default_group_filter() -> NameFilter:
-    return NameFilter(include=[".*"], exclude=[])
+class GroupFilter(NameFilter):
+    """Consumer groups to report: name patterns, and optionally only groups with members."""
+
+    only_active: bool = False
+    """True reports only groups with members (kafka_exporter's `--offset.show-all=false`)."""
+
+
+def _default_group_filter() -> GroupFilter:
+    return GroupFilter(include=[".*"], exclude=[])
 
 
 def _default_topic_filter() -> NameFilter:
@@ -24,8 +31,10 @@ class KafkaConfig(CollectorConfig):
     type: Literal["kafka"]
     bootstrap_servers: list[str]
     cluster: str | None = None
-    groups: NameFilter = Field(default_factory=_default_group_filter)
+    groups: GroupFilter = Field(default_factory=_default_group_filter)
     topics: NameFilter = Field(default_factory=_default_topic_filter)
+    topic_metrics: bool = True
+    """False leaves out per-topic/partition series and reads watermarks only where groups commit."""
     max_concurrency: int = Field(default=8, ge=1, le=256)
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None

@@ -100,7 +100,7 @@ class ClusterReader:
         cfg = self.config
         metadata = await self._send(client, client.get_random_node(), protocol.metadata_request())
         brokers, raw_topics = protocol.decode_metadata(metadata)
-        topics = _partitions_of(raw_topics, cfg.topics.matches)
+        topics = partitions_of(raw_topics, cfg.topics.matches)
 
         node_ids = [b.node_id for b in brokers]
         listed = await _all(*(self._list_groups(client, n) for n in node_ids))
@@ -118,27 +118,22 @@ class ClusterReader:
             await self._probe_null_offset_fetch(client, node, group, explicit)
         if self._batch_describe is None and len(coordinators) > 1:
             await self._probe_batch_describe(client, coordinators)
-        watermarks, (descriptions, offsets) = await _all(
-            self._watermarks(client, topics),
-            self._group_details(client, coordinators, topics),
-        )
-        newest, oldest = watermarks
-        topic_state = {
-            topic: {
-                number: PartitionInfo(
-                    leader=meta["leader"],
-                    replicas=tuple(meta.get("replicas") or ()),
-                    isr=tuple(meta.get("isr") or ()),
-                    newest=newest.get((topic, number)),
-                    oldest=oldest.get((topic, number)),
-                )
-                for number, meta in parts.items()
-            }
-            for topic, parts in topics.items()
-        }
+        if cfg.topic_metrics:
+            (newest, oldest), (descriptions, offsets) = await _all(
+                self._watermarks(client, topics, earliest=True),
+                self._group_details(client, coordinators, topics),
+            )
+        else:  # lag only: newest offsets of the topics groups have committed on
+            descriptions, offsets = await self._group_details(client, coordinators, topics)
+            committed = {topic for found in offsets.values() for topic, _ in found}
+            topics = {t: parts for t, parts in topics.items() if t in committed}
+            newest, oldest = await self._watermarks(client, topics, earliest=False)
+        topic_state = partition_infos(topics, newest, oldest)
         groups = {}
         for group in coordinators:
             state, members = descriptions.get(group, (None, None))
+            if cfg.groups.only_active and members == 0:
+                continue
             groups[group] = GroupInfo(members=members, state=state, offsets=offsets.get(group, {}))
         return ClusterState(brokers=tuple(brokers), topics=topic_state, groups=groups)
 
@@ -147,9 +142,9 @@ class ClusterReader:
         return protocol.decode_list_groups(response)
 
     async def _watermarks(
-        self, client: AIOKafkaClient, topics: dict[str, dict[int, dict[str, Any]]]
+        self, client: AIOKafkaClient, topics: dict[str, dict[int, dict[str, Any]]], earliest: bool
     ) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int]]:
-        """High and low watermarks, one ListOffsets request per leader and timestamp."""
+        """High (and with `earliest`, low) watermarks: one ListOffsets per leader and timestamp."""
         by_leader: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         for topic, parts in topics.items():
             for number, meta in parts.items():
@@ -161,9 +156,8 @@ class ClusterReader:
             return protocol.decode_list_offsets(await self._send(client, leader, request))
 
         leaders = list(by_leader)
-        answers = await _all(
-            *(ask(leader, ts) for ts in (protocol.LATEST, protocol.EARLIEST) for leader in leaders)
-        )
+        timestamps = (protocol.LATEST, protocol.EARLIEST) if earliest else (protocol.LATEST,)
+        answers = await _all(*(ask(leader, ts) for ts in timestamps for leader in leaders))
         newest: dict[tuple[str, int], int] = {}
         oldest: dict[tuple[str, int], int] = {}
         for answer in answers[: len(leaders)]:
@@ -284,7 +278,28 @@ class ClusterReader:
             return previous.offsets if previous is not None else None
 
 
-def _partitions_of(
+def partition_infos(
+    topics: dict[str, dict[int, dict[str, Any]]],
+    newest: dict[tuple[str, int], int],
+    oldest: dict[tuple[str, int], int],
+) -> dict[str, dict[int, PartitionInfo]]:
+    """Metadata partitions joined with their watermarks."""
+    return {
+        topic: {
+            number: PartitionInfo(
+                leader=meta["leader"],
+                replicas=tuple(meta.get("replicas") or ()),
+                isr=tuple(meta.get("isr") or ()),
+                newest=newest.get((topic, number)),
+                oldest=oldest.get((topic, number)),
+            )
+            for number, meta in parts.items()
+        }
+        for topic, parts in topics.items()
+    }
+
+
+def partitions_of(
     raw_topics: Iterable[dict[str, Any]], keep: Callable[[str], bool]
 ) -> dict[str, dict[int, dict[str, Any]]]:
     """topic -> partition -> metadata dict, for topics without error that pass the filter."""
