@@ -48,10 +48,12 @@ class FakeStreamsJvm:
         credentials: tuple[str, str] | None = None,
         client_id: str = "orders-app-7f1c2d3e",
         threads: int = 2,
+        late: bool = False,
+        port: int | None = None,
     ) -> None:
         assert mode in MODES, mode
         self.mode = mode
-        self.port = free_port()
+        self.port = port or free_port()
         self.credentials = credentials
         flags = [
             f"-Dcom.sun.management.jmxremote.port={self.port}",
@@ -72,6 +74,7 @@ class FakeStreamsJvm:
         self.args = [
             "java", "-XX:-UsePerfData", "-XX:+UseSerialGC", "-Xmx64m", *flags,
             "-cp", str(classes), "FakeStreamsApp", mode, client_id, str(threads),
+            *(["late"] if late else []),
         ]  # fmt: skip
         self.process: subprocess.Popen[str] | None = None
         self._lines: queue.Queue[str] = queue.Queue()

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
+from exporter.collectors.base import Health
 from exporter.collectors.jmx import JmxCollector
 from exporter.collectors.jmx.config import JmxConfig
 from exporter.collectors.jmx.query import JmxError
@@ -142,4 +143,29 @@ async def test_hung_jvm_is_killed_at_the_timeout_and_never_leaked(start_jvm: Sta
         assert jmxquery_processes(jvm.port) == []
     finally:
         jvm.resume()
+    assert (await collector.fetch()).alive
+
+
+async def test_restarted_jvm_gets_the_grace_again(start_jvm: StartJvm) -> None:
+    first = start_jvm("removed")
+    collector = _collector(first.port)
+    assert (await collector.fetch()).alive
+    first.send("dead")
+    gone = await collector.fetch()
+    assert collector.health(gone).reason.endswith("MBeans are gone (client closed)")
+
+    # The kubelet restarts the app: a new JVM on the same port, Streams client not built yet.
+    first.kill()
+    second = start_jvm("removed", port=first.port, late=True)
+    starting = await collector.fetch()
+    assert not starting.present and not starting.alive
+    assert collector.health(starting) == Health(
+        True, "JMX answers; no Kafka Streams MBeans yet (starting)"
+    )
+    impatient = _collector(second.port, timeout="8s").config.model_copy(
+        update={"unreachable_grace": 0.001}
+    )
+    late = await JmxCollector(impatient).fetch()
+    assert "no Kafka Streams MBeans" in late.health().reason and not late.health().healthy
+    second.send("alive")
     assert (await collector.fetch()).alive

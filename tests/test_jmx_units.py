@@ -20,10 +20,12 @@ from exporter.collectors.jmx.query import (
 from exporter.collectors.jmx.state import (
     STREAMS_QUERIES,
     ClientState,
+    JvmRuntime,
     StreamsReading,
     canonical_name,
     interpret,
     parse_object_name,
+    runtime_of,
 )
 from exporter.config import ConfigError, parse_config
 from exporter.probe import jmx_url
@@ -242,7 +244,18 @@ def test_beans_gone_is_dead_after_seen_or_past_grace() -> None:
     starting = interpret([], since_start=10, grace=60)
     assert not starting.alive and starting.health().healthy
     late = interpret([], since_start=61, grace=60).health()
-    assert not late.healthy and "no Kafka Streams MBeans after 61s" in late.reason
+    assert not late.healthy and "no Kafka Streams MBeans 61s after the JVM started" in late.reason
+
+
+def test_runtime_identifies_the_jvm() -> None:
+    runtime = runtime_of(
+        [
+            _r("java.lang:type=Runtime", "StartTime", 1795690634654),
+            _r("java.lang:type=Runtime", "Uptime", 2252),
+        ]
+    )
+    assert runtime == JvmRuntime(1795690634654.0, 2.252)
+    assert runtime_of([]) == JvmRuntime(None, None)
 
 
 def test_extra_beans_match_whatever_key_order_the_jar_reports() -> None:

@@ -28,6 +28,8 @@ import javax.management.ObjectName;
  *   <li>removed: like enum, but dying unregisters every kafka.streams bean (3.x default handler);
  *   <li>old: a pre-KIP-444 client with only kafka-metrics-count and thread-level beans.
  * </ul>
+ * Optional arguments: client id, number of stream threads, and "late" (no kafka.streams beans
+ * until the first "alive": an app still building its KafkaStreams client).
  * Commands on stdin, one per line: dead, alive, quit. Each is acknowledged with "OK <command>".
  */
 public final class FakeStreamsApp {
@@ -192,14 +194,17 @@ public final class FakeStreamsApp {
     public static void main(String[] args) throws Exception {
         String mode = args.length > 0 ? args[0] : "string";
         if (!List.of("string", "enum", "removed", "old").contains(mode)) {
-            System.err.println("usage: FakeStreamsApp string|enum|removed|old [client-id] [threads]");
+            System.err.println("usage: FakeStreamsApp string|enum|removed|old [client-id] [threads] [late]");
             System.exit(2);
         }
         String clientId = args.length > 1 ? args[1] : "orders-app-7f1c2d3e";
         int threads = args.length > 2 ? Integer.parseInt(args[2]) : 2;
+        boolean late = args.length > 3 && args[3].equals("late");
         FakeStreamsApp app = new FakeStreamsApp(mode, clientId, threads);
         app.build();
-        app.registerStreams();
+        if (!late) {
+            app.registerStreams();
+        }
         app.registerClients();
         System.out.println("READY " + mode);
         System.out.flush();

@@ -15,7 +15,7 @@ from exporter.collectors.base import Collector, Health
 from exporter.collectors.jmx.config import JmxConfig
 from exporter.collectors.jmx.metrics import CATALOGUE, to_metrics
 from exporter.collectors.jmx.query import Endpoint, JmxError, Query, run_queries
-from exporter.collectors.jmx.state import STREAMS_QUERIES, StreamsReading, interpret
+from exporter.collectors.jmx.state import STREAMS_QUERIES, StreamsReading, interpret, runtime_of
 from exporter.durations import format_duration
 
 __all__ = ["JmxCollector", "JmxConfig", "JmxError"]
@@ -37,16 +37,28 @@ class JmxCollector(Collector[JmxConfig, StreamsReading]):
         )
         self._queries = (*STREAMS_QUERIES, *(query for _, query in self._beans))
         self._started = time.monotonic()
+        self._jvm_start: float | None = None
         self._seen_streams = False
 
     async def fetch(self) -> StreamsReading:
-        """One JVM run for every query; raises JmxError when JMX does not answer."""
+        """One JVM run for every query; raises JmxError when JMX does not answer.
+
+        Streams beans missing count as death once they were seen in this same JVM, or once the
+        JVM is older than `unreachable_grace`: a restarted app (new JVM start time) gets the
+        grace again while it builds its KafkaStreams client.
+        """
         readings = await run_queries(self._endpoint, self._queries, self.config.timeout_s)
+        runtime = runtime_of(readings)
+        if runtime.start_ms != self._jvm_start:
+            self._jvm_start, self._seen_streams = runtime.start_ms, False
+        since_start = runtime.uptime_s
+        if since_start is None:
+            since_start = time.monotonic() - self._started
         reading = interpret(
             readings,
             self._beans,
             seen_before=self._seen_streams,
-            since_start=time.monotonic() - self._started,
+            since_start=since_start,
             grace=self.config.unreachable_grace,
         )
         self._seen_streams = self._seen_streams or reading.present

@@ -35,7 +35,10 @@ STATES = (
 ALIVE_STATES = frozenset({"RUNNING", "REBALANCING"})
 UNKNOWN = "unknown"
 
+RUNTIME_BEAN = "java.lang:type=Runtime"
 STREAMS_QUERIES: tuple[Query, ...] = (
+    Query(RUNTIME_BEAN, "StartTime"),
+    Query(RUNTIME_BEAN, "Uptime"),
     Query(COUNT_BEAN, "count"),
     Query(CLIENT_BEANS, "state"),
     Query(CLIENT_BEANS, "client-state"),
@@ -133,7 +136,7 @@ class StreamsReading:
     seen_before: bool = False
     """Streams beans were present in an earlier refresh."""
     since_start: float = 0.0
-    """Seconds since the collector started."""
+    """Seconds since the JVM started (its Uptime; else since the collector started)."""
     grace: float = 0.0
     """`unreachable_grace`: how long a JVM without Streams beans counts as still starting."""
 
@@ -163,7 +166,9 @@ class StreamsReading:
             )
         if self.since_start >= self.grace:
             return Health(
-                False, f"JMX answers but no Kafka Streams MBeans after {self.since_start:.0f}s"
+                False,
+                f"JMX answers but no Kafka Streams MBeans {self.since_start:.0f}s after the JVM"
+                " started",
             )
         return Health(True, "JMX answers; no Kafka Streams MBeans yet (starting)")
 
@@ -193,6 +198,21 @@ def _state_name(state: object, client_state: object) -> str | None:
     if ordinal is not None and ordinal.is_integer() and 0 <= ordinal < len(STATES):
         return STATES[int(ordinal)]
     return None
+
+
+@dataclass(frozen=True)
+class JvmRuntime:
+    """Which JVM answered: its start time identifies it across app restarts."""
+
+    start_ms: float | None
+    uptime_s: float | None
+
+
+def runtime_of(readings: Iterable[Reading]) -> JvmRuntime:
+    """StartTime and Uptime of `java.lang:type=Runtime`, when they were read."""
+    values = {r.attribute: _number(r.value) for r in readings if r.object_name == RUNTIME_BEAN}
+    uptime = values.get("Uptime")
+    return JvmRuntime(values.get("StartTime"), None if uptime is None else uptime / 1000)
 
 
 def interpret(
