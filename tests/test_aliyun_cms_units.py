@@ -54,12 +54,13 @@ def test_datapoints_is_a_json_string_of_objects() -> None:
     assert parse_datapoints(None) == []
     assert parse_datapoints("") == []
     assert parse_datapoints("[]") == []
+    assert parse_datapoints([{"timestamp": 1}]) == [{"timestamp": 1}]
 
 
 @pytest.mark.parametrize(
-    "text", ['[{"timestamp": 1', '{"timestamp": 1}', "[1, 2]", '["a"]', "null"]
+    "text", ['[{"timestamp": 1', '{"timestamp": 1}', "[1, 2]", '["a"]', "null", 42, {"a": 1}]
 )
-def test_malformed_datapoints_are_an_error(text: str) -> None:
+def test_malformed_datapoints_are_an_error(text: object) -> None:
     with pytest.raises(MalformedDatapoints):
         parse_datapoints(text)
 

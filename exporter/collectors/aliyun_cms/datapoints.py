@@ -18,14 +18,20 @@ class MalformedDatapoints(ValueError):
     """`Datapoints` is not a JSON list of objects."""
 
 
-def parse_datapoints(text: str | None) -> list[dict[str, Any]]:
-    """The points of one page. An absent or empty string means no points."""
-    if text is None or not text.strip():
+def parse_datapoints(raw: object) -> list[dict[str, Any]]:
+    """The points of one page: `raw` is the JSON string (an already decoded list is accepted).
+
+    An absent or empty string means no points.
+    """
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
         return []
-    try:
-        points = json.loads(text)
-    except ValueError as exc:
-        raise MalformedDatapoints(f"Datapoints is not valid JSON: {exc}") from None
+    if isinstance(raw, str):
+        try:
+            points = json.loads(raw)
+        except ValueError as exc:
+            raise MalformedDatapoints(f"Datapoints is not valid JSON: {exc}") from None
+    else:
+        points = raw
     if not isinstance(points, list):
         raise MalformedDatapoints(f"Datapoints is a JSON {type(points).__name__}, expected a list")
     for index, point in enumerate(points):
