@@ -282,3 +282,17 @@ def test_existing_secret_is_referenced_not_created() -> None:
     docs = render({"existingSecret": "my-keys"})
     assert exporter_container(docs)["envFrom"] == [{"secretRef": {"name": "my-keys"}}]
     assert not of_kind(docs, "Secret")
+
+
+@pytest.mark.parametrize(
+    ("values", "where"),
+    [
+        ({"serviceMonitor": {"enable": True}}, "'enable' not allowed"),
+        ({"prometheusRule": {"alerts": {"consumerLag": {"threshold": "lots"}}}}, "threshold"),
+        ({"hpa": [{"name": "x", "selecter": {}}]}, "'selecter' not allowed"),
+        ({"logFormat": "xml"}, "logFormat"),
+    ],
+)
+def test_values_schema_rejects_typos_naming_the_key(values: dict[str, Any], where: str) -> None:
+    with pytest.raises(helm.HelmValuesError, match=where):
+        render(values)
