@@ -20,8 +20,11 @@ from exporter.collectors.base import CollectorConfig
 from exporter.durations import Duration
 
 DEFAULT_LISTEN = "0.0.0.0:9876"
+DEFAULT_OPEN_PATHS = ("/live", "/ready")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
 _SECRET_KEY = re.compile(r"password|secret|token|access_key", re.IGNORECASE)
+# Unknown keys are often misspelt secrets (`pasword`, `acess_key_secret`): mask more eagerly.
+_MAYBE_SECRET_KEY = re.compile(r"pass|secret|token|key|cred|auth|pwd", re.IGNORECASE)
 
 
 class ConfigError(Exception):
@@ -47,11 +50,23 @@ class ServerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     listen: str = DEFAULT_LISTEN
+    web_config_file: str | None = None
+    """exporter-toolkit web-config.yml (TLS, basic auth); `--web.config.file` overrides it."""
+    unauthenticated_paths: tuple[str, ...] = DEFAULT_OPEN_PATHS
+    """Paths served without basic auth (kubelet probes)."""
 
     @field_validator("listen")
     @classmethod
     def _listen_is_host_port(cls, value: str) -> str:
         parse_listen(value)
+        return value
+
+    @field_validator("unauthenticated_paths")
+    @classmethod
+    def _paths_are_absolute(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for path in value:
+            if not path.startswith("/"):
+                raise ValueError(f"path {path!r} must start with /")
         return value
 
 
@@ -117,7 +132,8 @@ def _describe(error: Mapping[str, Any], prefix: tuple[Any, ...]) -> str:
     key = str(next((p for p in reversed(loc) if isinstance(p, str)), ""))
     where = _path(loc)
     if error["type"] == "extra_forbidden":
-        return f"{where}: unknown key (value {mask(key, error['input'])})"
+        shown = "'***'" if _MAYBE_SECRET_KEY.search(key) else mask(key, error["input"])
+        return f"{where}: unknown key (value {shown})"
     if error["type"] == "missing":
         return f"{where}: required key is missing"
     message = str(error["msg"]).removeprefix("Value error, ")
@@ -215,9 +231,19 @@ def parse_config(
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> AppConfig:
-    """Read and validate the config file at `path`."""
+    """Read and validate the config file at `path`.
+
+    A relative `server.web_config_file` is resolved against the config file's directory.
+    """
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(path), [f"cannot read the file: {exc.strerror}"]) from None
-    return parse_config(text, str(path), env)
+    config = parse_config(text, str(path), env)
+    web_file = config.server.web_config_file
+    if web_file and not Path(web_file).is_absolute():
+        server = config.server.model_copy(
+            update={"web_config_file": str(Path(path).resolve().parent / web_file)}
+        )
+        config = config.model_copy(update={"server": server})
+    return config

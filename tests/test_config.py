@@ -249,3 +249,12 @@ def test_run_with_bad_config_exits_1(tmp_path: Path) -> None:
     result = _cli("run", "-c", str(bad))
     assert result.returncode == 1
     assert "collectors[0].nope: unknown key (value 1)" in result.stderr
+
+
+def test_misspelt_secret_keys_are_masked_too() -> None:
+    problems = _errors(
+        f"collectors:\n  - name: a\n    {KAFKA}\n    sasl_pasword: hunter2\n    acess_key: abc"
+    )
+    text = "\n".join(problems)
+    assert "hunter2" not in text and "abc" not in text
+    assert "collectors[0].sasl_pasword: unknown key (value '***')" in text
