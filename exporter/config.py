@@ -24,7 +24,7 @@ DEFAULT_OPEN_PATHS = ("/live", "/ready")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
 _SECRET_KEY = re.compile(r"password|secret|token|access_key", re.IGNORECASE)
 # Unknown keys are often misspelt secrets (`pasword`, `acess_key_secret`): mask more eagerly.
-_MAYBE_SECRET_KEY = re.compile(r"pass|secret|token|key|cred|auth|pwd", re.IGNORECASE)
+_MAYBE_SECRET_KEY = re.compile(r"pa?s+w|secret|token|key|cred|auth|pwd", re.IGNORECASE)
 
 
 class ConfigError(Exception):
