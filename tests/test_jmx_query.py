@@ -8,6 +8,7 @@ and never leaked.
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections.abc import Callable
 
@@ -16,7 +17,8 @@ import pytest
 from exporter.collectors.base import Health
 from exporter.collectors.jmx import JmxCollector
 from exporter.collectors.jmx.config import JmxConfig
-from exporter.collectors.jmx.query import JmxError
+from exporter.collectors.jmx.query import Endpoint, JmxError, build_command
+from exporter.collectors.jmx.state import STREAMS_QUERIES
 from exporter.config import parse_config
 from tests.jmx_app import FakeStreamsJvm, jmx_classes, jmxquery_processes, start_jvm
 
@@ -144,6 +146,18 @@ async def test_hung_jvm_is_killed_at_the_timeout_and_never_leaked(start_jvm: Sta
     finally:
         jvm.resume()
     assert (await collector.fetch()).alive
+
+
+def test_orphaned_query_jvm_gives_up_by_itself(start_jvm: StartJvm) -> None:
+    """If the exporter is SIGKILLed mid-query, the query JVM still ends 5 s past the timeout."""
+    jvm = start_jvm("string")
+    command = build_command(Endpoint(_collector(jvm.port).config.url), STREAMS_QUERIES, 0.5)
+    jvm.pause()
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    finally:
+        jvm.resume()
+    assert done.returncode == 2 and "Read timed out" in done.stdout, done
 
 
 async def test_restarted_jvm_gets_the_grace_again(start_jvm: StartJvm) -> None:

@@ -20,8 +20,9 @@ from typing import Any
 from jmxquery import JAR_PATH, JMXQuery
 
 # A small, fast-starting client JVM: no perf data file (read-only root filesystems), C1 only,
-# serial GC and a small heap. The RMI timeouts make an orphaned JVM (exporter SIGKILLed while a
-# query hangs) give up on its own; the exporter itself kills it at the refresh timeout.
+# serial GC and a small heap. The RMI handshake and response timeouts (added in build_command,
+# 5 s past the refresh timeout) make an orphaned JVM (exporter SIGKILLed while a query hangs)
+# give up on its own; the exporter itself kills it at the refresh timeout.
 JAVA_OPTIONS = (
     "-XX:-UsePerfData",
     "-XX:TieredStopAtLevel=1",
@@ -84,7 +85,7 @@ def build_command(
         java,
         *JAVA_OPTIONS,
         f"-Dsun.rmi.transport.tcp.responseTimeout={rmi_ms}",
-        f"-Dsun.rmi.transport.proxy.connectTimeout={rmi_ms}",
+        f"-Dsun.rmi.transport.tcp.handshakeTimeout={rmi_ms}",
         "-jar",
         JAR_PATH,
         "-url",
