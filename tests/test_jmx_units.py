@@ -237,6 +237,17 @@ def test_one_dead_client_of_two_is_not_alive() -> None:
     assert "client app-2: state ERROR" in reading.health().reason
 
 
+def test_a_created_client_is_starting_only_within_the_grace() -> None:
+    readings = [_r(COUNT, "count", 30.0), _r(CLIENT, "state", "CREATED")]
+    young = interpret(readings, since_start=5, grace=60)
+    assert not young.alive
+    assert young.health() == Health(True, "starting: client app-1: state CREATED")
+    assert not interpret(readings, since_start=60, grace=60).health().healthy
+    other = "kafka.streams:type=stream-metrics,client-id=app-2"
+    errored = interpret([*readings, _r(other, "state", "ERROR")], since_start=5, grace=60)
+    assert not errored.health().healthy
+
+
 def test_beans_gone_is_dead_after_seen_or_past_grace() -> None:
     assert interpret([], seen_before=True, since_start=1, grace=60).health() == Health(
         False, "JMX answers but the Kafka Streams MBeans are gone (client closed)"

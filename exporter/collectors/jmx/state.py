@@ -155,10 +155,13 @@ class StreamsReading:
         return all(client.alive(self.count) is not False for client in self.clients)
 
     def health(self) -> Health:
-        """Healthy while alive, or while a JVM without Streams beans is still within the grace."""
+        """Healthy while alive, or while a young JVM (uptime within the grace) has no Streams beans
+        yet or only clients still CREATED."""
         if self.present:
             if self.alive:
                 return Health(True, self._describe())
+            if self.since_start < self.grace and self._only_created():
+                return Health(True, "starting: " + self._describe())
             return Health(False, "Kafka Streams not alive: " + self._describe())
         if self.seen_before:
             return Health(
@@ -171,6 +174,11 @@ class StreamsReading:
                 " started",
             )
         return Health(True, "JMX answers; no Kafka Streams MBeans yet (starting)")
+
+    def _only_created(self) -> bool:
+        """Every client that is not alive is still CREATED (built, not started yet)."""
+        down = [c for c in self.clients if c.alive(self.count) is False]
+        return bool(down) and all(c.state == "CREATED" for c in down)
 
     def _describe(self) -> str:
         if self.clients:
