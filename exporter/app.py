@@ -1,5 +1,6 @@
-"""Wiring and life cycle: build collectors, store, exposition, scheduler and HTTP server; stop on
-SIGTERM/SIGINT in reverse order of start (HTTP, refresh loops, clients)."""
+"""Wiring and life cycle: build the store, exposition, scheduler, collectors (through the runtime)
+and the HTTP server (TLS and auth from the web config); reload on SIGHUP; stop on SIGTERM/SIGINT
+in reverse order of start (HTTP, refresh loops, clients)."""
 
 from __future__ import annotations
 
@@ -11,40 +12,35 @@ from contextlib import AsyncExitStack
 
 from aiohttp import web
 
-from exporter.collectors import build_collector
-from exporter.collectors.base import Collector
 from exporter.config import AppConfig, parse_listen
 from exporter.exposition import Exposition
 from exporter.http import Endpoints
+from exporter.reload import Reloader
+from exporter.runtime import Runtime
 from exporter.scheduler import Scheduler
-from exporter.snapshot import CollectorStatus, SnapshotStore
+from exporter.self_metrics import DaemonCounters
+from exporter.snapshot import SnapshotStore
+from exporter.web_auth import WebGuard
+from exporter.web_config import NO_WEB_CONFIG, WebSettings
 
 log = logging.getLogger(__name__)
-SHUTDOWN_GRACE = 3.0
-
-
-def _status_of(collector: Collector) -> CollectorStatus:
-    cfg = collector.config
-    return CollectorStatus(
-        name=cfg.name,
-        type=cfg.type,
-        health_enabled=bool(cfg.health),
-        stale_after=cfg.stale_after_s,
-        health_when_failing=collector.health_when_failing,
-    )
-
-
-async def _close(collector: Collector) -> None:
-    try:
-        await asyncio.wait_for(collector.close(), SHUTDOWN_GRACE)
-    except Exception as exc:  # noqa: BLE001 - shutdown goes on whatever one client does
-        log.warning("collector %s: close failed: %r", collector.name, exc)
 
 
 async def serve(
-    config: AppConfig, listen: str | None = None, stop: asyncio.Event | None = None
+    config: AppConfig,
+    listen: str | None = None,
+    stop: asyncio.Event | None = None,
+    *,
+    config_path: str | None = None,
+    web_settings: WebSettings = NO_WEB_CONFIG,
+    web_config_override: str | None = None,
 ) -> None:
-    """Run the exporter until `stop` is set (or SIGTERM/SIGINT arrives)."""
+    """Run the exporter until `stop` is set (or SIGTERM/SIGINT arrives).
+
+    `config_path` enables reloads (SIGHUP, POST /-/reload); `web_settings` is the loaded web
+    config and `web_config_override` the `--web.config.file` path that reloads re-read instead
+    of `server.web_config_file`.
+    """
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -52,29 +48,52 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
 
     host, port = parse_listen(listen or config.server.listen)
+    counters = DaemonCounters()
     store = SnapshotStore()
-    exposition = Exposition(store)
+    exposition = Exposition(store, counters)
     async with AsyncExitStack() as stack:
-        collectors = [build_collector(entry) for entry in config.collectors]
-        for collector in collectors:
-            stack.push_async_callback(_close, collector)
-            store.register(_status_of(collector))
-
         scheduler = await stack.enter_async_context(Scheduler(exposition.publish))
         expiry = asyncio.create_task(exposition.expire_stale(), name="expire-stale")
         stack.push_async_callback(_cancel, expiry)
-        for collector in collectors:
-            scheduler.start(collector)
+        runtime = Runtime(store, exposition, scheduler)
+        stack.push_async_callback(runtime.close)
+        await runtime.apply(config.collectors)
 
-        runner = web.AppRunner(Endpoints(store, exposition).application(), shutdown_timeout=1.0)
+        guard = WebGuard(web_settings, config.server.unauthenticated_paths, counters)
+        reloader = Reloader(
+            config_path=config_path,
+            config=config,
+            web=web_settings,
+            web_override=web_config_override,
+            listen_override=listen,
+            runtime=runtime,
+            guard=guard,
+            counters=counters,
+        )
+        if config_path is not None:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signal.SIGHUP, reloader.reload_soon)
+                stack.callback(loop.remove_signal_handler, signal.SIGHUP)
+        endpoints = Endpoints(store, exposition, reloader.reload if config_path else None)
+        app = endpoints.application(middlewares=[guard.middleware])
+        runner = web.AppRunner(app, shutdown_timeout=1.0)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
-        await web.TCPSite(runner, host, port).start()
-        log.info(
-            "serving on http://%s:%d/metrics with %d collector(s)", host, port, len(collectors)
-        )
+        await web.TCPSite(runner, host, port, ssl_context=web_settings.ssl_context).start()
+        _log_start(host, port, len(config.collectors), web_settings)
         await stop.wait()
         log.info("shutting down")
+
+
+def _log_start(host: str, port: int, collectors: int, settings: WebSettings) -> None:
+    scheme = "https" if settings.ssl_context is not None else "http"
+    log.info("serving on %s://%s:%d/metrics with %d collector(s)", scheme, host, port, collectors)
+    if settings.users:
+        log.info("basic auth on for %d user(s)", len(settings.users))
+        if settings.ssl_context is None:
+            log.warning("basic auth without TLS sends passwords in clear text")
+    if settings.ssl_context is not None and settings.file.http_server_config.http2:
+        log.info("http_server_config.http2 is ignored: the server speaks HTTP/1.1")
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from exporter import __version__
 from exporter.config import ConfigError, load_config, parse_listen
 from exporter.probe import add_probe_arguments, run_probe
+from exporter.reload import load_web_for
+from exporter.web_config import NO_WEB_CONFIG
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 log = logging.getLogger("exporter")
@@ -36,6 +38,16 @@ def _add_config_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_web_config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        metavar="PATH",
+        help="exporter-toolkit web-config.yml: TLS, basic auth, headers "
+        "(overrides server.web_config_file)",
+    )
+
+
 def _add_logging_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="info", type=str.lower, choices=LOG_LEVELS)
     parser.add_argument("--log-format", default="text", choices=("text", "json"))
@@ -55,11 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--listen", type=_listen, help="HOST:PORT to serve on (overrides server.listen)"
     )
+    _add_web_config_arg(run)
     _add_logging_args(run)
     run.set_defaults(handler=_run)
 
     check = commands.add_parser("check-config", help="validate a config file and summarise it")
     _add_config_arg(check)
+    _add_web_config_arg(check)
     check.set_defaults(handler=_check_config)
 
     demo = commands.add_parser(
@@ -92,22 +106,36 @@ def _run(args: argparse.Namespace) -> int:
     setup_logging(args.log_level, args.log_format)
     try:
         config = load_config(args.config)
+        web_settings = load_web_for(config, args.web_config_file)
     except ConfigError as error:
         _print_config_error(error)
         return 1
-    asyncio.run(serve(config, args.listen))
+    asyncio.run(
+        serve(
+            config,
+            args.listen,
+            config_path=args.config,
+            web_settings=web_settings,
+            web_config_override=args.web_config_file,
+        )
+    )
     return 0
 
 
 def _check_config(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
+        web_settings = load_web_for(config, args.web_config_file)
     except ConfigError as error:
         _print_config_error(error)
         return 1
     print(
         f"{args.config}: OK, {len(config.collectors)} collector(s), listen {config.server.listen}"
     )
+    if web_settings is not NO_WEB_CONFIG:
+        tls = "TLS" if web_settings.ssl_context is not None else "no TLS"
+        users = len(web_settings.users)
+        print(f"  web config {web_settings.source}: {tls}, {users} basic auth user(s)")
     for entry in config.collectors:
         print(f"  {entry.summary()}")
     return 0

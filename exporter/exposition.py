@@ -20,7 +20,7 @@ from prometheus_client.openmetrics.exposition import generate_latest as generate
 from exporter import __version__
 from exporter.compression import GzipPrefix
 from exporter.rendering import join_families, render_families
-from exporter.self_metrics import self_metric_families
+from exporter.self_metrics import DaemonCounters, self_metric_families
 from exporter.snapshot import Snapshot, SnapshotStore
 
 TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -62,8 +62,9 @@ class _Families:
 class Exposition:
     """Builds and serves the /metrics page from the snapshot store."""
 
-    def __init__(self, store: SnapshotStore) -> None:
+    def __init__(self, store: SnapshotStore, daemon: DaemonCounters | None = None) -> None:
         self._store = store
+        self._daemon = daemon
         self._page = Page(b"")
         self._lock = asyncio.Lock()
         self._stale_check = asyncio.Event()
@@ -110,7 +111,10 @@ class Exposition:
                 await self.rebuild()
 
     def _tail(self) -> bytes:
-        families = [*self_metric_families(self._store, __version__), *self._process.collect()]
+        families = [
+            *self_metric_families(self._store, __version__, self._daemon),
+            *self._process.collect(),
+        ]
         return join_families([render_families(families)])
 
     def text(self) -> bytes:
@@ -125,7 +129,7 @@ class Exposition:
         """The whole page in the OpenMetrics format."""
         families = [
             *self._page.families,
-            *self_metric_families(self._store, __version__),
+            *self_metric_families(self._store, __version__, self._daemon),
             *self._process.collect(),
         ]
         return generate_openmetrics(_Families(families))

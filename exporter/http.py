@@ -6,12 +6,14 @@ Handlers only read the exposition and the snapshot store; nothing here talks to 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiohttp import web
 
 from exporter import __version__
 from exporter.exposition import OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, Exposition
+from exporter.reload import ReloadOutcome
 from exporter.snapshot import CollectorStatus, SnapshotStore
 
 _INDEX = """<!doctype html>
@@ -21,6 +23,7 @@ _INDEX = """<!doctype html>
 <li><a href="health">/health</a>: health of the watched targets</li>
 <li><a href="ready">/ready</a>: every collector has refreshed successfully</li>
 <li><a href="live">/live</a>: the exporter itself is running</li>
+<li>POST /-/reload: re-read the config files (like SIGHUP)</li>
 </ul></body></html>
 """
 
@@ -56,13 +59,22 @@ def _wants_gzip(request: web.Request) -> bool:
 class Endpoints:
     """The aiohttp handlers, bound to one store and exposition."""
 
-    def __init__(self, store: SnapshotStore, exposition: Exposition) -> None:
+    def __init__(
+        self,
+        store: SnapshotStore,
+        exposition: Exposition,
+        reload: Callable[[], Awaitable[ReloadOutcome]] | None = None,
+    ) -> None:
         self._store = store
         self._exposition = exposition
+        self._reload = reload
 
-    def application(self) -> web.Application:
+    def application(self, middlewares: Sequence[Any] = ()) -> web.Application:
         """An aiohttp application with every route."""
-        app = web.Application()
+        app = web.Application(middlewares=list(middlewares))
+        if self._reload is not None:
+            app.router.add_post("/-/reload", self.reload)
+            app.router.add_put("/-/reload", self.reload)
         app.router.add_get("/", self.index)
         app.router.add_get("/metrics", self.metrics)
         app.router.add_get("/live", self.live)
@@ -87,6 +99,12 @@ class Endpoints:
         return web.Response(
             body=body if body is not None else self._exposition.text(), headers=headers
         )
+
+    async def reload(self, request: web.Request) -> web.Response:
+        """Re-read the config files; 200 with what changed, or 400 listing every problem."""
+        assert self._reload is not None
+        outcome = await self._reload()
+        return web.json_response(outcome.as_dict(), status=200 if outcome.ok else 400)
 
     async def live(self, request: web.Request) -> web.Response:
         """200 while the process serves requests."""

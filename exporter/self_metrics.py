@@ -1,7 +1,13 @@
-"""The exporter's own metrics: per-collector refresh outcome and build info."""
+"""The exporter's own metrics: per-collector refresh outcome, build info, and daemon counters
+(HTTP auth failures, config reloads, event-loop tasks)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from prometheus_client.core import Metric
@@ -42,16 +48,93 @@ BUILD_INFO = MetricSpec(
     ("version",),
 )
 
+HTTP_AUTH_FAILURES = MetricSpec(
+    "kafka_health_exporter_http_auth_failures",
+    "counter",
+    "HTTP requests refused by basic auth or the client-certificate SAN check, by reason "
+    "(missing, wrong, client_certificate).",
+    ("reason",),
+)
+RELOAD_SUCCESSFUL = MetricSpec(
+    "kafka_health_exporter_config_last_reload_successful",
+    "gauge",
+    "1 if the last config reload (SIGHUP or POST /-/reload) succeeded, 0 if it was rejected.",
+    (),
+)
+RELOAD_SUCCESS_TIME = MetricSpec(
+    "kafka_health_exporter_config_last_reload_success_timestamp_seconds",
+    "gauge",
+    "Unix time of the last successful config load (start-up counts).",
+    (),
+)
+RELOADS = MetricSpec(
+    "kafka_health_exporter_config_reloads",
+    "counter",
+    "Config reloads since start, by result (success, failure).",
+    ("result",),
+)
+LOOP_TASKS = MetricSpec(
+    "kafka_health_exporter_event_loop_tasks",
+    "gauge",
+    "asyncio tasks alive in the exporter's event loop (a leak shows as growth).",
+    (),
+)
+
 CATALOGUE: tuple[MetricSpec, ...] = (
     COLLECTOR_UP,
     COLLECTOR_DURATION,
     COLLECTOR_LAST_SUCCESS,
     COLLECTOR_FAILURES,
     BUILD_INFO,
+    HTTP_AUTH_FAILURES,
+    RELOAD_SUCCESSFUL,
+    RELOAD_SUCCESS_TIME,
+    RELOADS,
+    LOOP_TASKS,
 )
 
 
-def self_metric_families(store: SnapshotStore, version: str) -> list[Metric]:
+@dataclass
+class DaemonCounters:
+    """Mutable counters of one running daemon (owned by app.serve, never module-global)."""
+
+    auth_failures: Counter[str] = field(default_factory=Counter)
+    reloads: Counter[str] = field(default_factory=Counter)
+    last_reload_successful: bool = True
+    last_reload_success_time: float = field(default_factory=time.time)
+
+    def reload_succeeded(self) -> None:
+        """Record a successful reload."""
+        self.reloads["success"] += 1
+        self.last_reload_successful = True
+        self.last_reload_success_time = time.time()
+
+    def reload_failed(self) -> None:
+        """Record a rejected reload."""
+        self.reloads["failure"] += 1
+        self.last_reload_successful = False
+
+    def families(self) -> list[Metric]:
+        """The daemon counters as metric families."""
+        auth = HTTP_AUTH_FAILURES.family()
+        for reason in ("missing", "wrong", "client_certificate"):
+            auth.add([reason], self.auth_failures[reason])
+        reloads = RELOADS.family()
+        for result in ("success", "failure"):
+            reloads.add([result], self.reloads[result])
+        ok = RELOAD_SUCCESSFUL.family()
+        ok.add([], 1.0 if self.last_reload_successful else 0.0)
+        when = RELOAD_SUCCESS_TIME.family()
+        when.add([], self.last_reload_success_time)
+        tasks = LOOP_TASKS.family()
+        with contextlib.suppress(RuntimeError):  # rendered outside the loop (tests)
+            tasks.add([], len(asyncio.all_tasks()))
+        return [f.build() for f in (auth, reloads, ok, when, tasks)]
+
+
+def self_metric_families(
+    store: SnapshotStore, version: str, daemon: DaemonCounters | None = None
+) -> list[Metric]:
     """Self-metrics from the store's current state (cheap: a few series per collector)."""
     up = COLLECTOR_UP.family()
     duration = COLLECTOR_DURATION.family()
@@ -67,4 +150,5 @@ def self_metric_families(store: SnapshotStore, version: str) -> list[Metric]:
             last_success.add([status.name], status.last_success.finished_at)
         failures.add([status.name], status.failures)
     build.add([version], 1.0)
-    return [f.build() for f in (up, duration, last_success, failures, build)]
+    families = [f.build() for f in (up, duration, last_success, failures, build)]
+    return families + (daemon.families() if daemon is not None else [])
