@@ -20,6 +20,7 @@ from exporter.collectors.base import CollectorConfig
 from exporter.durations import Duration
 
 DEFAULT_LISTEN = "0.0.0.0:9876"
+DEFAULT_TIMEOUT = 10.0
 DEFAULT_OPEN_PATHS = ("/live", "/ready")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
 _SECRET_KEY = re.compile(r"password|secret|token|access_key", re.IGNORECASE)
@@ -76,7 +77,8 @@ class Defaults(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     interval: Duration = 30.0
-    timeout: Duration = 10.0
+    timeout: Duration | None = None
+    """None: 10s, or 80% of the interval when the interval is shorter than 12.5s."""
 
 
 class AppConfig(BaseModel):
@@ -164,7 +166,7 @@ def _validate_collector(
         problems.extend(_describe(e, prefix) for e in exc.errors())
         return None
     interval = entry.interval or kind.default_interval or defaults.interval
-    timeout = entry.timeout or defaults.timeout
+    timeout = entry.timeout or defaults.timeout or min(DEFAULT_TIMEOUT, 0.8 * interval)
     if timeout >= interval:
         problems.append(
             f"{_path((*prefix, 'timeout'))}: invalid value {timeout:g}s: "

@@ -258,3 +258,14 @@ def test_misspelt_secret_keys_are_masked_too() -> None:
     text = "\n".join(problems)
     assert "hunter2" not in text and "abc" not in text
     assert "collectors[0].sasl_pasword: unknown key (value '***')" in text
+
+
+def test_unset_timeout_fits_short_intervals_but_an_explicit_one_is_checked() -> None:
+    config = parse_config(f"collectors:\n  - name: a\n    {KAFKA}\n    interval: 5s", env={})
+    assert config.collectors[0].timeout == 4.0
+    problems = _errors(
+        f"defaults: {{timeout: 10s}}\ncollectors:\n  - name: a\n    {KAFKA}\n    interval: 5s"
+    )
+    assert problems == [
+        "collectors[0].timeout: invalid value 10s: must be shorter than the interval (5s)"
+    ]
