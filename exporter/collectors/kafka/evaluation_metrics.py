@@ -1,0 +1,120 @@
+"""Catalogue and pure conversion of lag in seconds, consumer status and broker-reported group state.
+
+State-like metrics follow the StateSet convention (as kube-state-metrics does): one series per
+possible value, 1 for the current one and 0 for the others, so alerts can match `== 1` and
+series do not appear and vanish as the value changes.
+"""
+
+from __future__ import annotations
+
+from prometheus_client.core import Metric
+
+from exporter.catalogue import MetricSpec, build_families
+from exporter.collectors.kafka.evaluation import Evaluation
+from exporter.collectors.kafka.state import ClusterState
+from exporter.collectors.kafka.status import STATUS_NAMES
+
+LAG_SECONDS = MetricSpec(
+    "kafka_consumergroup_lag_seconds",
+    "gauge",
+    "How long ago the partition's newest offset was where the group's committed offset is now "
+    "(age of the oldest record not yet committed; 0 when caught up).",
+    ("cluster", "consumergroup", "topic", "partition"),
+)
+LAG_SECONDS_MAX = MetricSpec(
+    "kafka_consumergroup_lag_seconds_max",
+    "gauge",
+    "Largest kafka_consumergroup_lag_seconds over the group's partitions.",
+    ("cluster", "consumergroup"),
+)
+STATUS = MetricSpec(
+    "kafka_consumergroup_status",
+    "gauge",
+    "Burrow-style status of the group (its worst partition): 1 for the current one of "
+    "OK, WARN, STALL, STOP, ERR; 0 for the others.",
+    ("cluster", "consumergroup", "status"),
+)
+STATUS_COMPLETE = MetricSpec(
+    "kafka_consumergroup_status_complete",
+    "gauge",
+    "Fraction of the group's partitions whose status window is full (partial windows count OK).",
+    ("cluster", "consumergroup"),
+)
+PARTITION_STATUS = MetricSpec(
+    "kafka_consumergroup_partition_status",
+    "gauge",
+    "Burrow-style status of the group on one partition: 1 for the current one of "
+    "OK, WARN, STALL, STOP, ERR; 0 for the others (opt-in: status.partition_metrics).",
+    ("cluster", "consumergroup", "topic", "partition", "status"),
+)
+GROUP_STATE = MetricSpec(
+    "kafka_consumergroup_state",
+    "gauge",
+    "Group state reported by the broker (DescribeGroups): 1 for the current one of Stable, "
+    "Empty, PreparingRebalance, CompletingRebalance, Dead (and any other the broker names).",
+    ("cluster", "consumergroup", "state"),
+)
+
+CATALOGUE: tuple[MetricSpec, ...] = (
+    LAG_SECONDS,
+    LAG_SECONDS_MAX,
+    STATUS,
+    STATUS_COMPLETE,
+    PARTITION_STATUS,
+    GROUP_STATE,
+)
+
+GROUP_STATES: tuple[str, ...] = (
+    "Stable",
+    "Empty",
+    "PreparingRebalance",
+    "CompletingRebalance",
+    "Dead",
+)
+
+
+def to_metrics(
+    state: ClusterState,
+    evaluation: Evaluation,
+    cluster: str,
+    const_labels: dict[str, str],
+    partition_metrics: bool,
+) -> list[Metric]:
+    """Families for lag in seconds, status and group state of one refresh."""
+    lag_seconds = LAG_SECONDS.family(const_labels)
+    lag_seconds_max = LAG_SECONDS_MAX.family(const_labels)
+    status = STATUS.family(const_labels)
+    complete = STATUS_COMPLETE.family(const_labels)
+    partition_status = PARTITION_STATUS.family(const_labels)
+    group_state = GROUP_STATE.family(const_labels)
+
+    worst: dict[str, float] = {}
+    for (group, topic, number), seconds in sorted(evaluation.lag_seconds.items()):
+        lag_seconds.add([cluster, group, topic, str(number)], seconds)
+        worst[group] = max(worst.get(group, 0.0), seconds)
+    for group, seconds in sorted(worst.items()):
+        lag_seconds_max.add([cluster, group], seconds)
+
+    for group, verdict in sorted(evaluation.statuses.items()):
+        for name in STATUS_NAMES:
+            status.add([cluster, group, name], 1.0 if verdict.status.name == name else 0.0)
+        complete.add([cluster, group], verdict.complete)
+        if not partition_metrics:
+            continue
+        for (topic, number), part_status in sorted(verdict.partitions.items()):
+            for name in STATUS_NAMES:
+                partition_status.add(
+                    [cluster, group, topic, str(number), name],
+                    1.0 if part_status.name == name else 0.0,
+                )
+
+    for group, info in sorted(state.groups.items()):
+        if not info.state:
+            continue
+        names = GROUP_STATES if info.state in GROUP_STATES else (*GROUP_STATES, info.state)
+        for name in names:
+            group_state.add([cluster, group, name], 1.0 if info.state == name else 0.0)
+
+    return build_families(
+        [lag_seconds, lag_seconds_max, status, complete, partition_status, group_state]
+    )

@@ -1,0 +1,102 @@
+"""Burrow-style consumer status of one group: OK, WARN, STALL, STOP or ERR.
+
+A partition is evaluated over the window of its last N refreshes (`CommitWindow`) with the rules
+of linkedin/Burrow's evaluator (core/internal/evaluator/caching.go, `calculatePartitionStatus`,
+rules 1-5), checked in this order, the first that applies wins:
+
+1. The current lag is 0, or the lag is 0 in any observation of the window -> OK.
+2. The committed offset decreases between two observations -> REWIND (reported as ERR).
+3. The time since the last commit is longer than the span between the first and the last commit
+   of the window -> STOP.
+4. The committed offset does not change over the window (and there is lag) -> STALL.
+5. The offset moves but the lag never decreases between two observations -> WARN.
+6. Otherwise -> OK.
+
+Differences from Burrow, because the admin API gives no commit timestamps and Burrow reads them
+from `__consumer_offsets`:
+- Observations are refreshes, not commits. "Last commit" is when the committed offset was first
+  seen at its current value (`Observation.since`); a consumer re-committing the same offset is
+  invisible, so rule 3 alone cannot tell a stalled consumer from a stopped one. Rule 3 therefore
+  also requires the group to have no members (DescribeGroups); with members present and the offset
+  stuck the partition is STALL (rule 4). When membership is unknown, rule 3 applies alone.
+- Recent Burrow versions check STOP before rule 1 (unless the broker offsets show a recent zero
+  lag); this follows the order above (Burrow 1.x).
+- A partition whose window is not full yet is OK (Burrow's `min-distance`/completeness gating);
+  `complete` is the fraction of full windows.
+- The group takes its worst partition by Burrow's severity order (OK < WARN < STOP < STALL < ERR)
+  but keeps STOP and STALL instead of folding them into ERR.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from exporter.collectors.kafka.history import Observation
+
+
+class Status(enum.IntEnum):
+    """Consumer status; the value is the severity (Burrow's order), higher is worse."""
+
+    OK = 1
+    WARN = 2
+    STOP = 4
+    STALL = 5
+    ERR = 6
+
+
+STATUS_NAMES: tuple[str, ...] = ("OK", "WARN", "STALL", "STOP", "ERR")
+"""Every value of the `status` label, in the order they are exposed."""
+
+
+def partition_status(
+    window: Sequence[Observation], size: int, members: int | None, now: float
+) -> Status:
+    """Status of one partition from its window (oldest first) of at most `size` observations."""
+    if len(window) < size or not window:
+        return Status.OK
+    if window[-1].lag == 0 or any(o.lag == 0 for o in window):
+        return Status.OK
+    if any(b.offset < a.offset for a, b in _pairs(window)):
+        return Status.ERR
+    first_commit, last_commit = window[0].since, window[-1].since
+    if now - last_commit > last_commit - first_commit and (members is None or members == 0):
+        return Status.STOP
+    if all(b.offset == a.offset for a, b in _pairs(window)):
+        return Status.STALL
+    if all(b.lag >= a.lag for a, b in _pairs(window)):
+        return Status.WARN
+    return Status.OK
+
+
+@dataclass(frozen=True)
+class GroupStatus:
+    """The verdict for one group: worst partition, completeness, and each partition's status."""
+
+    status: Status
+    complete: float
+    partitions: dict[tuple[str, int], Status]
+
+
+def group_status(
+    windows: dict[tuple[str, int], Sequence[Observation]],
+    size: int,
+    members: int | None,
+    now: float,
+) -> GroupStatus:
+    """Evaluate every partition of one group; the group takes the worst one."""
+    partitions = {
+        tp: partition_status(window, size, members, now) for tp, window in windows.items()
+    }
+    full = sum(1 for window in windows.values() if len(window) >= size)
+    return GroupStatus(
+        status=max(partitions.values(), default=Status.OK),
+        complete=full / len(windows) if windows else 1.0,
+        partitions=partitions,
+    )
+
+
+def _pairs(window: Sequence[Observation]) -> Iterable[tuple[Observation, Observation]]:
+    return itertools.pairwise(window)

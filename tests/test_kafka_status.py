@@ -1,0 +1,152 @@
+"""Burrow-style status rules, their order, group aggregation and the exposed series."""
+
+from __future__ import annotations
+
+from exporter.collectors.kafka.evaluation import Evaluation, evaluate
+from exporter.collectors.kafka.evaluation_metrics import to_metrics
+from exporter.collectors.kafka.history import CommitWindow, History, Observation
+from exporter.collectors.kafka.lag_status_config import StatusConfig, TimeLagConfig
+from exporter.collectors.kafka.state import ClusterState, GroupInfo, PartitionInfo
+from exporter.collectors.kafka.status import Status, group_status, partition_status
+
+
+def _window(*rows: tuple[int, int]) -> tuple[Observation, ...]:
+    """(offset, lag) per refresh, one second apart, through a real CommitWindow."""
+    window = CommitWindow(len(rows))
+    for t, (offset, lag) in enumerate(rows):
+        window.observe(offset, lag, float(t))
+    return window.observations()
+
+
+def _status(rows: list[tuple[int, int]], members: int | None = 1, now: float | None = None):
+    window = _window(*rows)
+    return partition_status(window, len(rows), members, window[-1].time if now is None else now)
+
+
+def test_rule_1_zero_lag_now_or_anywhere_in_the_window_is_ok() -> None:
+    assert _status([(5, 3), (5, 3), (5, 0)]) is Status.OK
+    assert _status([(5, 0), (4, 9), (4, 9)], members=0) is Status.OK  # even with a rewind
+
+
+def test_rule_2_rewind_is_err_before_stop_and_stall() -> None:
+    assert _status([(10, 2), (8, 4), (8, 4)], members=0, now=100) is Status.ERR
+
+
+def test_rule_3_stop_needs_no_members_and_no_commit_for_longer_than_the_span() -> None:
+    # Offset moved at t=0 and t=1, then nothing: at t=3 the silence (2 s) exceeds the span (1 s).
+    rows = [(1, 5), (2, 5), (2, 6), (2, 7)]
+    assert _status(rows, members=0) is Status.STOP
+    assert _status(rows, members=None) is Status.STOP  # membership unknown: the time rule alone
+    # The same window with members present is not STOP; its offsets moved, so not STALL; the lag
+    # never decreased: WARN.
+    assert _status(rows, members=2) is Status.WARN
+    # Silence shorter than the span: not STOP.
+    assert _status([(1, 5), (2, 5), (3, 6), (3, 7)], members=0) is Status.WARN
+
+
+def test_rule_4_stall_offset_stuck_with_members() -> None:
+    assert _status([(7, 1), (7, 2), (7, 3)], members=3) is Status.STALL
+    assert _status([(7, 1), (7, 2), (7, 3)], members=0) is Status.STOP
+
+
+def test_rule_5_warn_when_offsets_move_but_lag_never_decreases() -> None:
+    assert _status([(1, 5), (2, 6), (3, 6), (4, 9)]) is Status.WARN
+    assert _status([(1, 5), (2, 6), (3, 4), (4, 9)]) is Status.OK  # it decreased once
+
+
+def test_partial_window_is_ok_and_counts_as_incomplete() -> None:
+    full = _window((1, 5), (1, 5), (1, 5))
+    partial = full[:2]
+    verdict = group_status({("t", 0): full, ("t", 1): partial}, 3, members=1, now=2.0)
+    assert verdict.partitions == {("t", 0): Status.STALL, ("t", 1): Status.OK}
+    assert verdict.status is Status.STALL
+    assert verdict.complete == 0.5
+
+
+def test_group_takes_the_worst_partition_in_burrows_order() -> None:
+    stall = _window((7, 1), (7, 2), (7, 3))
+    warn = _window((1, 5), (2, 6), (3, 7))
+    rewind = _window((9, 1), (8, 2), (8, 3))
+    assert group_status({("a", 0): warn, ("a", 1): stall}, 3, 1, 2.0).status is Status.STALL
+    verdict = group_status({("a", 0): stall, ("a", 1): rewind}, 3, 1, 2.0)
+    assert verdict.status is Status.ERR
+    assert group_status({}, 3, 1, 2.0).status is Status.OK
+
+
+def test_commit_time_is_when_the_offset_was_first_seen() -> None:
+    window = _window((1, 0), (1, 0), (2, 0), (2, 0))
+    assert [o.since for o in window] == [0.0, 0.0, 2.0, 2.0]
+
+
+def _state(hwm: int, committed: int, members: int, state: str = "Stable") -> ClusterState:
+    return ClusterState(
+        brokers=(),
+        topics={"t": {0: PartitionInfo(0, newest=hwm)}},
+        groups={"g": GroupInfo(members=members, state=state, offsets={("t", 0): committed})},
+    )
+
+
+def test_evaluation_and_series_through_refreshes() -> None:
+    """OK while caught up, STALL when paused with members, STOP without them, OK again."""
+    history = History(time_lag_window=60, status_window=3)
+    status, time_lag = StatusConfig(window=3, partition_metrics=True), TimeLagConfig()
+    timeline = [
+        (10, 10, 1, Status.OK),  # caught up
+        (20, 10, 1, Status.OK),  # lag, window not full; zero lag still in it
+        (30, 10, 1, Status.OK),
+        (40, 10, 1, Status.STALL),  # window (10,10,10) lag (20,30,40), members: STALL
+        (50, 10, 0, Status.STOP),  # consumers gone
+        (50, 50, 0, Status.OK),  # caught up again
+    ]
+    result: Evaluation | None = None
+    for t, (hwm, committed, members, expected) in enumerate(timeline):
+        state = _state(hwm, committed, members)
+        history.update(state, float(t) * 10)
+        result = evaluate(history, state, float(t) * 10, time_lag, status)
+        assert result.statuses["g"].status is expected, (t, result.statuses)
+    assert result is not None
+    families = {f.name: f for f in to_metrics(_state(50, 50, 0), result, "c", {"env": "x"}, True)}
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in families.values()
+        for s in f.samples
+    }
+    ok = ("kafka_consumergroup_status", (("cluster", "c"), ("consumergroup", "g"), ("env", "x")))
+    assert samples[(ok[0], tuple(sorted((*ok[1], ("status", "OK")))))] == 1
+    assert samples[(ok[0], tuple(sorted((*ok[1], ("status", "STOP")))))] == 0
+    assert len([k for k in samples if k[0] == "kafka_consumergroup_status"]) == 5
+    assert len([k for k in samples if k[0] == "kafka_consumergroup_partition_status"]) == 5
+    assert len([k for k in samples if k[0] == "kafka_consumergroup_state"]) == 5
+    assert [v for k, v in samples.items() if ("state", "Stable") in k[1]] == [1]
+    assert [v for k, v in samples.items() if k[0] == "kafka_consumergroup_lag_seconds"] == [0]
+    assert [v for k, v in samples.items() if k[0] == "kafka_consumergroup_status_complete"] == [1]
+    without = to_metrics(_state(50, 50, 0, state="Weird"), result, "c", {}, False)
+    names = {f.name for f in without}
+    assert "kafka_consumergroup_partition_status" not in names
+    weird = [s for f in without if f.name == "kafka_consumergroup_state" for s in f.samples]
+    assert len(weird) == 6 and [s.labels["state"] for s in weird if s.value == 1] == ["Weird"]
+
+
+def test_lag_seconds_max_and_method_off() -> None:
+    history = History(time_lag_window=60, status_window=3)
+    state = ClusterState(
+        brokers=(),
+        topics={"t": {0: PartitionInfo(0, newest=0), 1: PartitionInfo(0, newest=0)}},
+        groups={"g": GroupInfo(1, offsets={("t", 0): 0, ("t", 1): 0})},
+    )
+    history.update(state, 0.0)
+    later = ClusterState(
+        brokers=(),
+        topics={"t": {0: PartitionInfo(0, newest=10), 1: PartitionInfo(0, newest=100)}},
+        groups={"g": GroupInfo(1, offsets={("t", 0): 5, ("t", 1): 0})},
+    )
+    history.update(later, 10.0)
+    result = evaluate(history, later, 10.0, TimeLagConfig(), StatusConfig(window=3))
+    # Partition 0: record 5 appended at t=6 (hwm 0 -> 10 over 10 s); partition 1: record 0 at 0.1.
+    assert result.lag_seconds == {("g", "t", 0): 4.0, ("g", "t", 1): 9.9}
+    samples = {
+        s.name: s.value for f in to_metrics(later, result, "c", {}, False) for s in f.samples
+    }
+    assert samples["kafka_consumergroup_lag_seconds_max"] == 9.9
+    off = evaluate(history, later, 10.0, TimeLagConfig(method="off"), StatusConfig(window=3))
+    assert off.lag_seconds == {}
