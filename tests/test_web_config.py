@@ -288,3 +288,12 @@ def test_check_config_and_run_refuse_a_bad_web_config(pki: Authority, tmp_path: 
     done = _cli("check-config", "-c", str(config), "--web.config.file", str(web))
     assert done.returncode == 0, done.stderr
     assert f"web config {web}: TLS, 1 basic auth user(s)" in done.stdout
+
+
+def test_readme_web_config_example_parses() -> None:
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("<!-- section: operations -->") :]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    parsed = parse_web_config(example, "README.md")
+    assert parsed.tls_server_config.client_auth_type == "RequireAndVerifyClientCert"
+    assert list(parsed.basic_auth_users) == ["prometheus"]
