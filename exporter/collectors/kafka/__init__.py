@@ -2,35 +2,110 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from prometheus_client.core import Metric
 
 from exporter.collectors.base import Collector
+from exporter.collectors.kafka import evaluation_metrics
 from exporter.collectors.kafka.config import KafkaConfig
+from exporter.collectors.kafka.evaluation import Evaluation, evaluate
+from exporter.collectors.kafka.history import History, RecordKey, committed_positions
 from exporter.collectors.kafka.metrics import CATALOGUE, to_metrics
 from exporter.collectors.kafka.reader import ClusterReader
+from exporter.collectors.kafka.record_times import RecordWanted, read_record_times
 from exporter.collectors.kafka.state import ClusterState
 
+log = logging.getLogger(__name__)
 
-class KafkaCollector(Collector[KafkaConfig, ClusterState]):
-    """Reads topics, watermarks and committed offsets of one Kafka cluster."""
+RECORD_TIME_BUDGET = 0.8
+"""Share of the refresh timeout after which record-timestamp reads give up (estimate instead)."""
+
+
+@dataclass(frozen=True)
+class KafkaRefresh:
+    """What one refresh produced: the cluster as read, and what the history says about it."""
+
+    state: ClusterState
+    evaluation: Evaluation
+
+
+class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
+    """Reads topics, watermarks and committed offsets of one Kafka cluster.
+
+    Keeps a bounded `History` between refreshes (high-watermark tables, commit windows, record
+    timestamps), updated only after a successful read, for lag in seconds and consumer status.
+    """
 
     config_model = KafkaConfig
-    catalogue = CATALOGUE
+    catalogue = CATALOGUE + evaluation_metrics.CATALOGUE
 
     def __init__(self, config: KafkaConfig) -> None:
         super().__init__(config)
         self._reader = ClusterReader(config)
+        self._history = History(config.time_lag.window, config.status.window)
 
-    async def fetch(self) -> ClusterState:
-        """One refresh through the long-lived cluster reader."""
-        return await self._reader.read()
-
-    def to_metrics(self, fetched: ClusterState) -> Sequence[Metric]:
-        """Metric families in kafka_exporter's names, with the `cluster` label."""
+    async def fetch(self) -> KafkaRefresh:
+        """One refresh through the long-lived cluster reader, then the history is updated."""
+        started, started_wall = time.monotonic(), time.time()
+        state = await self._reader.read()
+        observed_at = (started_wall + time.time()) / 2
+        record_times = None
+        if self.config.time_lag.method == "timestamp":
+            budget = self.config.timeout_s * RECORD_TIME_BUDGET - (time.monotonic() - started)
+            record_times = await self._record_times(state, budget)
+        # No await below: the history changes all at once or, if the refresh fails, not at all.
+        self._history.update(state, observed_at, record_times)
         cfg = self.config
-        return to_metrics(fetched, cfg.cluster_label, cfg.labels, cfg.topic_metrics)
+        evaluation = evaluate(self._history, state, observed_at, cfg.time_lag, cfg.status)
+        return KafkaRefresh(state, evaluation)
+
+    async def _record_times(self, state: ClusterState, budget: float) -> dict[RecordKey, float]:
+        """Timestamps of the records at lagging committed offsets not known yet."""
+        wanted: dict[RecordKey, RecordWanted] = {}
+        for _group, topic, number, offset, lag in committed_positions(state):
+            key = (topic, number, offset)
+            part = state.topics[topic][number]
+            if lag == 0 or key in wanted or key in self._history.record_times or part.leader < 0:
+                continue
+            wanted[key] = RecordWanted(topic, number, max(offset, part.oldest or 0), part.leader)
+        if not wanted:
+            return {}
+        if budget <= 0:
+            log.warning("%s: no time left to read record timestamps", self.name)
+            return {}
+        try:
+            found = await asyncio.wait_for(
+                read_record_times(self._reader.send, wanted.values(), self.config.max_concurrency),
+                budget,
+            )
+        except asyncio.TimeoutError:
+            log.warning(
+                "%s: reading %d record timestamps took over %.1fs; estimating instead",
+                self.name,
+                len(wanted),
+                budget,
+            )
+            return {}
+        return {key: found[item] for key, item in wanted.items() if item in found}
+
+    def to_metrics(self, fetched: KafkaRefresh) -> Sequence[Metric]:
+        """Metric families in kafka_exporter's names plus lag seconds, status and group state."""
+        cfg = self.config
+        return [
+            *to_metrics(fetched.state, cfg.cluster_label, cfg.labels, cfg.topic_metrics),
+            *evaluation_metrics.to_metrics(
+                fetched.state,
+                fetched.evaluation,
+                cfg.cluster_label,
+                cfg.labels,
+                cfg.status.partition_metrics,
+            ),
+        ]
 
     async def close(self) -> None:
         """Close the Kafka client."""

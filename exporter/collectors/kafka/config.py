@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from exporter.collectors.base import CollectorConfig
+from exporter.collectors.kafka.lag_status_config import StatusConfig, TimeLagConfig
 from exporter.filters import NameFilter
 
 
@@ -36,6 +37,10 @@ class KafkaConfig(CollectorConfig):
     topic_metrics: bool = True
     """False leaves out per-topic/partition series and reads watermarks only where groups commit."""
     max_concurrency: int = Field(default=8, ge=1, le=256)
+    time_lag: TimeLagConfig = Field(default_factory=TimeLagConfig)
+    """Lag in seconds: method estimate | timestamp | off, and the history window."""
+    status: StatusConfig = Field(default_factory=StatusConfig)
+    """Burrow-style consumer status: refreshes per window, opt-in per-partition series."""
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     sasl_username: str | None = None

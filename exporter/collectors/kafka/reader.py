@@ -92,6 +92,13 @@ class ClusterReader:
         self._batch_describe = None
         return client
 
+    async def send(self, node: int, request: Request) -> Response:
+        """Send one request to broker `node` through the long-lived client (connecting if needed).
+
+        For the collector's extra reads after `read()`, e.g. the records at committed offsets.
+        """
+        return await self._send(await self._connect(), node, request)
+
     async def _send(self, client: AIOKafkaClient, node: int, request: Request) -> Response:
         self.requests[type(request).__name__.removesuffix("Request")] += 1
         return await client.send(node, request)

@@ -1,0 +1,141 @@
+"""Lag in seconds end to end on Tansu: a paced producer, a slower consumer, both methods.
+
+The truth is computed from the timestamps of the records the test produced: at a refresh that
+saw committed offset `c`, the lag is the refresh time minus the timestamp of record `c`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import TopicPartition
+
+from exporter.demo.broker import TansuBroker
+from tests.exporter_process import ExporterProcess, Samples, value
+from tests.kafka_helpers import create_topics, unique
+
+PRODUCE_PER_S = 20
+CONSUME_PER_S = 8
+ESTIMATE_TOLERANCE_S = 1.0
+"""Interpolation between refreshes 0.5 s apart plus the refresh's own duration."""
+TIMESTAMP_TOLERANCE_S = 0.3
+"""Exact record time; the error is only when the refresh happened vs. when it was reported."""
+
+
+def _config(bootstrap: str, topic: str, group: str) -> str:
+    entry = """
+  - name: {name}
+    type: kafka
+    bootstrap_servers: "{bootstrap}"
+    groups: {{include: ["{group}"]}}
+    topics: {{include: ["{topic}"]}}
+    time_lag: {{method: {method}, window: 10s}}
+"""
+    return "defaults: {interval: 500ms, timeout: 450ms}\ncollectors:" + "".join(
+        entry.format(name=m, bootstrap=bootstrap, group=group, topic=topic, method=m)
+        for m in ("estimate", "timestamp")
+    )
+
+
+async def _produce(bootstrap: str, topic: str, times: dict[int, float], stop: asyncio.Event):
+    """One record per request (exact offsets on Tansu), PRODUCE_PER_S a second."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+    await producer.start()
+    try:
+        while not stop.is_set():
+            meta = await producer.send_and_wait(topic, b"x", partition=0)
+            times[meta.offset] = meta.timestamp / 1000.0
+            await asyncio.sleep(1 / PRODUCE_PER_S)
+    finally:
+        await producer.stop()
+
+
+async def _consume_slowly(bootstrap: str, topic: str, group: str, stop: asyncio.Event) -> None:
+    """Process CONSUME_PER_S records a second, committing after each."""
+    tp = TopicPartition(topic, 0)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        consumer.assign([tp])
+        while not stop.is_set():
+            record = await consumer.getone()
+            await asyncio.sleep(1 / CONSUME_PER_S)
+            await consumer.commit({tp: record.offset + 1})
+    finally:
+        await consumer.stop()
+
+
+def _errors(
+    samples: list[Samples], collector: str, group: str, times: dict[int, float]
+) -> list[float]:
+    """Reported lag seconds minus the truth, one per distinct refresh of `collector`."""
+    seen: set[float] = set()
+    errors = []
+    for m in samples:
+        refreshed_at = value(
+            m, "kafka_health_exporter_collector_last_success_timestamp_seconds", collector=collector
+        )
+        committed = value(
+            m, "kafka_consumergroup_current_offset", cluster=collector, consumergroup=group
+        )
+        seconds = value(m, "kafka_consumergroup_lag_seconds", cluster=collector)
+        lag = value(m, "kafka_consumergroup_lag", cluster=collector)
+        if None in (refreshed_at, committed, seconds, lag) or refreshed_at in seen:
+            continue
+        assert refreshed_at is not None and committed is not None and seconds is not None
+        seen.add(refreshed_at)
+        truth = 0.0 if lag == 0 else refreshed_at - times[int(committed)]
+        errors.append(seconds - truth)
+        assert value(m, "kafka_consumergroup_lag_seconds_max", cluster=collector) == seconds
+    return errors
+
+
+async def test_lag_seconds_matches_record_timestamps(broker: TansuBroker, tmp_path: Path) -> None:
+    topic, group = unique("lagsec"), unique("slow")
+    await create_topics(broker.bootstrap, {topic: 1})
+    times: dict[int, float] = {}
+    stop = asyncio.Event()
+    with ExporterProcess(_config(broker.bootstrap, topic, group), tmp_path) as exporter:
+        exporter.wait_ready()
+        tasks = [
+            asyncio.create_task(_produce(broker.bootstrap, topic, times, stop)),
+            asyncio.create_task(_consume_slowly(broker.bootstrap, topic, group, stop)),
+        ]
+        samples: list[Samples] = []
+        try:
+            started = time.monotonic()
+            while time.monotonic() - started < 9:
+                await asyncio.sleep(0.25)
+                samples.append(await asyncio.to_thread(exporter.metrics))
+                assert not any(t.done() for t in tasks), [t.exception() for t in tasks]
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks)
+        # The consumer falls behind: by the end the lag is several seconds.
+        last_lag = [value(m, "kafka_consumergroup_lag_seconds", cluster="timestamp") for m in samples]
+        assert max(v for v in last_lag if v is not None) > 2.0
+        report = {}
+        for collector, tolerance in (
+            ("estimate", ESTIMATE_TOLERANCE_S),
+            ("timestamp", TIMESTAMP_TOLERANCE_S),
+        ):
+            errors = _errors(samples, collector, group, times)
+            assert len(errors) >= 8, (collector, errors)
+            worst = max(abs(e) for e in errors)
+            report[collector] = (
+                len(errors),
+                round(statistics.mean(errors), 3),
+                round(statistics.mean(abs(e) for e in errors), 3),
+                round(worst, 3),
+            )
+            assert worst <= tolerance, (collector, errors)
+        print(f"lag_seconds error vs truth (n, mean, mean |err|, max |err|): {report}")
