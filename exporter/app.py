@@ -70,6 +70,7 @@ async def serve(
             guard=guard,
             counters=counters,
         )
+        stack.push_async_callback(reloader.cancel_pending)
         if config_path is not None:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signal.SIGHUP, reloader.reload_soon)
@@ -92,7 +93,8 @@ def _log_start(host: str, port: int, collectors: int, settings: WebSettings) -> 
         log.info("basic auth on for %d user(s)", len(settings.users))
         if settings.ssl_context is None:
             log.warning("basic auth without TLS sends passwords in clear text")
-    if settings.ssl_context is not None and settings.file.http_server_config.http2:
+    http = settings.file.http_server_config
+    if settings.ssl_context is not None and http.http2 and "http2" in http.model_fields_set:
         log.info("http_server_config.http2 is ignored: the server speaks HTTP/1.1")
 
 

@@ -86,6 +86,12 @@ class Reloader:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    async def cancel_pending(self) -> None:
+        """Cancel background reloads (at shutdown, before the collectors close)."""
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
     async def reload(self) -> ReloadOutcome:
         """Re-read, validate and apply the config; never raises for a bad file."""
         async with self._lock:

@@ -70,6 +70,7 @@ class Runtime:
         self._scheduler = scheduler
         self._running: dict[str, Collector] = {}
         self._lock = asyncio.Lock()
+        self._closed = False
 
     @property
     def configs(self) -> list[CollectorConfig]:
@@ -83,6 +84,8 @@ class Runtime:
         leaves the running set untouched (the exception propagates).
         """
         async with self._lock:
+            if self._closed:
+                raise RuntimeError("the exporter is shutting down")
             wanted = {entry.name: entry for entry in entries}
             old = self._running
             changes = Changes(
@@ -120,6 +123,7 @@ class Runtime:
     async def close(self) -> None:
         """Stop every refresh loop, then close every collector (at shutdown)."""
         async with self._lock:
+            self._closed = True
             going = list(self._running.values())
             for collector in going:
                 await self._scheduler.stop(collector.name)
