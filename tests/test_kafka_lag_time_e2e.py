@@ -11,12 +11,16 @@ import statistics
 import time
 from pathlib import Path
 
+import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 
+from exporter.collectors.kafka import KafkaCollector
+from exporter.collectors.kafka.config import KafkaConfig
 from exporter.demo.broker import TansuBroker
 from tests.exporter_process import ExporterProcess, Samples, value
-from tests.kafka_helpers import create_topics, unique
+from tests.kafka_helpers import commit, create_topics, delete_topics, produce, unique
 
 PRODUCE_PER_S = 20
 CONSUME_PER_S = 8
@@ -121,7 +125,9 @@ async def test_lag_seconds_matches_record_timestamps(broker: TansuBroker, tmp_pa
             stop.set()
             await asyncio.gather(*tasks)
         # The consumer falls behind: by the end the lag is several seconds.
-        last_lag = [value(m, "kafka_consumergroup_lag_seconds", cluster="timestamp") for m in samples]
+        last_lag = [
+            value(m, "kafka_consumergroup_lag_seconds", cluster="timestamp") for m in samples
+        ]
         assert max(v for v in last_lag if v is not None) > 2.0
         report = {}
         for collector, tolerance in (
@@ -139,3 +145,54 @@ async def test_lag_seconds_matches_record_timestamps(broker: TansuBroker, tmp_pa
             )
             assert worst <= tolerance, (collector, errors)
         print(f"lag_seconds error vs truth (n, mean, mean |err|, max |err|): {report}")
+
+
+async def test_history_survives_failures_and_drops_deleted_topics(own_broker: TansuBroker) -> None:
+    """Through the collector itself: tables fill over refreshes, a deleted topic's tables go, a
+    failed refresh (broker stopped) leaves them as they were."""
+    kept, deleted, group = unique("kept"), unique("deleted"), unique("hist")
+    bootstrap = own_broker.bootstrap
+    await create_topics(bootstrap, {kept: 1, deleted: 1})
+    config = KafkaConfig(
+        name="hist",
+        type="kafka",
+        bootstrap_servers=[bootstrap],
+        interval=2.0,
+        timeout=1.5,
+        groups={"include": [group]},
+        topics={"include": [f"{kept}|{deleted}"]},
+    )
+    collector = KafkaCollector(config)
+    try:
+        for count in (2, 4):
+            await produce(bootstrap, kept, {0: 2})
+            await produce(bootstrap, deleted, {0: 2})
+            await commit(bootstrap, group, {(kept, 0): 1, (deleted, 0): 1})
+            refresh = await collector.fetch()
+            assert refresh.state.topics[kept][0].newest == count
+        history = collector.history
+        assert len(history.watermarks[(kept, 0)]) == 2
+        assert len(history.commits[(group, kept, 0)].observations()) == 2
+        # Committed offset 1 of 4: record 1 was appended between the two refreshes.
+        assert refresh.evaluation.lag_seconds[(group, kept, 0)] > 0
+
+        await delete_topics(bootstrap, [deleted])
+        refresh = await collector.fetch()
+        assert deleted not in refresh.state.topics
+        assert set(history.watermarks) == {(kept, 0)}
+        assert set(history.commits) == {(group, kept, 0)}
+        before = (
+            history.watermarks[(kept, 0)].points(),
+            history.commits[(group, kept, 0)].observations(),
+        )
+
+        own_broker.stop()
+        with pytest.raises((KafkaError, OSError, asyncio.TimeoutError)):
+            await asyncio.wait_for(collector.fetch(), config.timeout_s)
+        after = (
+            history.watermarks[(kept, 0)].points(),
+            history.commits[(group, kept, 0)].observations(),
+        )
+        assert after == before
+    finally:
+        await collector.close()

@@ -156,9 +156,7 @@ async def test_status_follows_the_consumers(broker: TansuBroker, tmp_path: Path)
             member.per_second = 0
             await reaches(member_group, "STALL")
             m = exporter.metrics()
-            committed = value(
-                m, "kafka_consumergroup_current_offset", consumergroup=assigned_group
-            )
+            committed = value(m, "kafka_consumergroup_current_offset", consumergroup=assigned_group)
             assert committed is not None and committed > 2
             await commit(broker.bootstrap, assigned_group, {(topic, 0): int(committed) - 2})
             await reaches(assigned_group, "ERR", timeout=5)  # until the rewind leaves the window

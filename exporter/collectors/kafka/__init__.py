@@ -49,6 +49,11 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
         self._reader = ClusterReader(config)
         self._history = History(config.time_lag.window, config.status.window)
 
+    @property
+    def history(self) -> History:
+        """The history kept between refreshes (read-only use: tests, debugging)."""
+        return self._history
+
     async def fetch(self) -> KafkaRefresh:
         """One refresh through the long-lived cluster reader, then the history is updated."""
         started, started_wall = time.monotonic(), time.time()
