@@ -6,7 +6,9 @@ import struct
 
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
+from exporter.collectors.kafka.evaluation import evaluate
 from exporter.collectors.kafka.history import History, Point, WatermarkTable
+from exporter.collectors.kafka.lag_status_config import StatusConfig, TimeLagConfig
 from exporter.collectors.kafka.lag_time import (
     estimate_lag_seconds,
     produce_rate,
@@ -44,6 +46,31 @@ def test_flat_run_then_jump_uses_the_last_time_before_the_jump() -> None:
     points = [Point(100, 0.0), Point(100, 50.0), Point(150, 60.0)]
     # Record 100 arrived between t=50 (hwm still 100) and t=60 (hwm 150): 1/50 of the way.
     assert estimate_lag_seconds(points, 100, now=60, window=60) == 60 - 50.2
+
+
+def test_recent_lag_resolves_to_one_refresh_whatever_the_window() -> None:
+    """Bursty production, refresh every 30 s, 15-minute window: the last observations are kept as
+    they are, so a burst is placed between the two refreshes around it."""
+    table = WatermarkTable(window=900)
+    _watch(table, lambda t: 0 if t < 1000 else (100 if t < 1490 else 200), 0, 1560, 30.0)
+    # Record 150 is part of the burst that arrived between the refreshes at t=1470 and t=1500.
+    seconds = estimate_lag_seconds(table.points(), 150, now=1560, window=900)
+    assert seconds is not None and 60 <= seconds <= 90
+
+
+def test_method_timestamp_uses_the_record_and_falls_back_to_the_estimate() -> None:
+    history = History(time_lag_window=60, status_window=3)
+    for t, hwm in ((0.0, 0), (10.0, 10)):
+        state = ClusterState(
+            brokers=(),
+            topics={"t": {0: PartitionInfo(0, newest=hwm), 1: PartitionInfo(0, newest=hwm)}},
+            groups={"g": GroupInfo(1, offsets={("t", 0): 0, ("t", 1): 0})},
+        )
+        history.update(state, t, {("t", 0, 0): 3.5} if t else None)
+    result = evaluate(history, state, 10.0, TimeLagConfig(method="timestamp"), StatusConfig())
+    # Partition 0 from its record (written at 3.5); partition 1 has none: estimated (hwm 0 -> 10
+    # over 10 s: record 0 appended at t=1).
+    assert result.lag_seconds == {("g", "t", 0): 6.5, ("g", "t", 1): 9.0}
 
 
 def test_idle_topic_extrapolation_is_bounded_by_the_watch_time() -> None:

@@ -35,26 +35,33 @@ class Point(NamedTuple):
 class WatermarkTable:
     """(high watermark, observed time) points of one partition, oldest first, of bounded size.
 
-    Level 0 keeps up to `RECENT_POINTS` points at least `window / RECENT_POINTS` apart, i.e. the
-    last `window` at full resolution. Points leaving a level move to the next one, where they are
-    kept twice as far apart, `OLDER_POINTS` per level, for `OLDER_LEVELS` levels: older history
-    survives at a resolution proportional to its age (a backfill 20 minutes ago stays locatable)
-    and the whole table never exceeds `MAX_POINTS`. The first observation (the anchor) and the
-    latest one are always kept, and a run of equal high watermarks keeps only its first and latest
-    points, so an idle topic remembers when it went idle. A high watermark going backwards (topic
-    re-created) resets the table.
+    Levels, newest first: the last `FINE_POINTS` observations as they are (small lags resolve to
+    one refresh); then `RECENT_POINTS` points at least `window / RECENT_POINTS` apart (the last
+    `window`); then `OLDER_LEVELS` levels of `OLDER_POINTS` points, each level twice as sparse as
+    the one before, so older history survives at a resolution proportional to its age (a backfill
+    20 minutes ago stays locatable). Points leaving a full level move to the next one. The first
+    observation (the anchor) and the latest are always kept, a run of equal high watermarks keeps
+    only its first and latest points (an idle topic remembers when it went idle), and the table
+    never exceeds `MAX_POINTS`. A high watermark going backwards (topic re-created) resets it.
     """
 
+    FINE_POINTS = 8
     RECENT_POINTS = 12
     OLDER_POINTS = 4
     OLDER_LEVELS = 10
-    MAX_POINTS = 2 + RECENT_POINTS + OLDER_POINTS * OLDER_LEVELS
+    MAX_POINTS = 2 + FINE_POINTS + RECENT_POINTS + OLDER_POINTS * OLDER_LEVELS
 
     def __init__(self, window: float) -> None:
-        self._stride = window / self.RECENT_POINTS
+        stride = window / self.RECENT_POINTS
+        self._spacing = [0.0, stride, *(stride * 2**k for k in range(1, 1 + self.OLDER_LEVELS))]
+        self._capacity = [
+            self.FINE_POINTS,
+            self.RECENT_POINTS,
+            *([self.OLDER_POINTS] * self.OLDER_LEVELS),
+        ]
         self._anchor: Point | None = None
         self._latest: Point | None = None
-        self._levels: list[deque[Point]] = [deque() for _ in range(1 + self.OLDER_LEVELS)]
+        self._levels: list[deque[Point]] = [deque() for _ in self._spacing]
 
     def observe(self, offset: int, time: float) -> None:
         """Record the high watermark `offset` seen at `time`."""
@@ -76,11 +83,10 @@ class WatermarkTable:
         if len(level) >= 2 and level[-1].offset == level[-2].offset == point.offset:
             level[-1] = point  # a flat run keeps its first and its latest point only
             return
-        if point.time - self._kept_before(index).time < self._stride * 2**index:
+        if point.time - self._kept_before(index).time < self._spacing[index]:
             return
         level.append(point)
-        capacity = self.RECENT_POINTS if index == 0 else self.OLDER_POINTS
-        if len(level) > capacity:
+        if len(level) > self._capacity[index]:
             oldest = level.popleft()
             if index + 1 < len(self._levels):
                 self._push(index + 1, oldest)
