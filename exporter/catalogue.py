@@ -2,6 +2,11 @@
 
 Each collector kind declares its own catalogue next to the code that fills it; the chart's rules,
 dashboards and adapter config are checked against `all_metric_specs()` in tests.
+
+Families are built as rows (label values + value) rather than prometheus_client `Sample` objects:
+with tens of thousands of series per refresh, `Sample`s and their label dicts dominate both the
+conversion time and the memory of a snapshot. `exporter.rendering` renders rows directly; `samples`
+still gives prometheus_client objects on demand (tests, foreign writers).
 """
 
 from __future__ import annotations
@@ -10,7 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
+from prometheus_client.samples import Sample
 
 MetricType = Literal["gauge", "counter"]
 
@@ -29,25 +35,71 @@ class MetricSpec:
         return FamilyBuilder(self, const_labels or {})
 
 
+class Family(Metric):
+    """A finished metric family whose samples are kept as rows.
+
+    `rows[i]` holds the values of `spec.labels` (in that order) of sample i and `values[i]` its
+    value; `const_names`/`const_values` are the constant labels every sample also carries.
+    """
+
+    def __init__(
+        self,
+        spec: MetricSpec,
+        const_names: tuple[str, ...],
+        const_values: tuple[str, ...],
+        rows: list[Sequence[str]],
+        values: list[float],
+    ) -> None:
+        super().__init__(spec.name, spec.help, spec.type)
+        self.spec = spec
+        self.sample_name = spec.name + "_total" if spec.type == "counter" else spec.name
+        self.label_names = spec.labels + const_names
+        self.const_values = const_values
+        self.rows = rows
+        self.values = values
+
+    @property
+    def samples(self) -> list[Sample]:
+        """prometheus_client samples, made on each access (not kept: they are large)."""
+        names, const, name = self.label_names, self.const_values, self.sample_name
+        return [
+            Sample(name, dict(zip(names, (*row, *const), strict=True)), value, None)
+            for row, value in zip(self.rows, self.values, strict=True)
+        ]
+
+    @samples.setter
+    def samples(self, value: list[Sample]) -> None:
+        if value:  # Metric.__init__ assigns an empty list; rows are the storage
+            raise TypeError("a Family's samples are its rows; use FamilyBuilder.add")
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
 class FamilyBuilder:
     """Collects samples of one family; label values are given in the spec's label order."""
 
     def __init__(self, spec: MetricSpec, const_labels: dict[str, str]) -> None:
         self.spec = spec
-        names = list(spec.labels) + [k for k in const_labels if k not in spec.labels]
-        family_cls = CounterMetricFamily if spec.type == "counter" else GaugeMetricFamily
-        self._family: Metric = family_cls(spec.name, spec.help, labels=names)
-        self._const = tuple(const_labels[k] for k in names[len(spec.labels) :])
+        const_names = tuple(k for k in const_labels if k not in spec.labels)
+        self._const_names = const_names
+        self._const_values = tuple(const_labels[k] for k in const_names)
+        self._rows: list[Sequence[str]] = []
+        self._values: list[float] = []
 
     def add(self, label_values: Sequence[str], value: float) -> None:
         """Add one sample."""
-        self._family.add_metric([*label_values, *self._const], value)  # type: ignore[attr-defined]
+        self._rows.append(label_values)
+        self._values.append(value)
 
-    def build(self) -> Metric:
+    def build(self) -> Family:
         """The finished family (possibly without samples)."""
-        return self._family
+        return Family(self.spec, self._const_names, self._const_values, self._rows, self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
 
 
 def build_families(builders: Iterable[FamilyBuilder]) -> list[Metric]:
     """Finished families that have at least one sample."""
-    return [b.build() for b in builders if b.build().samples]
+    return [b.build() for b in builders if len(b)]

@@ -9,18 +9,26 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Iterable
 
 _HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # gzip, deflate, no name, mtime 0, OS unknown
 
 
 class GzipPrefix:
-    """A body prefix compressed once; `with_tail()` makes the full gzip member."""
+    """A body prefix (bytes or chunks) compressed once; `with_tail()` makes the full member."""
 
-    def __init__(self, data: bytes, level: int = 6) -> None:
+    def __init__(self, data: bytes | Iterable[bytes], level: int = 6) -> None:
+        chunks = [data] if isinstance(data, bytes) else data
         compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
-        self.deflated = compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
-        self.crc = zlib.crc32(data)
-        self.size = len(data)
+        deflated, crc, size = [], 0, 0
+        for chunk in chunks:
+            deflated.append(compressor.compress(chunk))
+            crc = zlib.crc32(chunk, crc)
+            size += len(chunk)
+        deflated.append(compressor.flush(zlib.Z_SYNC_FLUSH))
+        self.deflated = b"".join(deflated)
+        self.crc = crc
+        self.size = size
 
     def with_tail(self, tail: bytes) -> bytes:
         """gzip of prefix + tail."""

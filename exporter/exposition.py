@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
-from prometheus_client.core import Metric
-from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 
 from exporter import __version__
+from exporter.body import ChunksBody
 from exporter.compression import GzipPrefix
-from exporter.rendering import join_families, render_families
+from exporter.heap import heap_trimmer
+from exporter.rendering import RenderedFamily, family_chunks, join_families, render_families
 from exporter.self_metrics import DaemonCounters, self_metric_families
 from exporter.snapshot import Snapshot, SnapshotStore
 
@@ -29,34 +28,29 @@ OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset
 
 @dataclass(frozen=True)
 class Page:
-    """Rendered collector families of one moment."""
+    """Rendered collector families of one moment.
 
-    text: bytes
+    `chunks` are the snapshots' own rendered bytes in page order (shared, not copied: a scrape
+    joins them with its tail once); `gzip` is their compressed prefix, made once per page.
+    """
+
     snapshots: tuple[Snapshot, ...] = ()
+    chunks: tuple[bytes, ...] = field(init=False)
     gzip: GzipPrefix = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "gzip", GzipPrefix(self.text))
+        chunks = tuple(family_chunks(s.rendered for s in self.snapshots))
+        object.__setattr__(self, "chunks", chunks)
+        object.__setattr__(self, "gzip", GzipPrefix(chunks))
 
     @staticmethod
     def build(snapshots: Sequence[Snapshot]) -> Page:
-        """Join the rendered families of `snapshots` (run in a worker thread)."""
-        return Page(join_families(s.rendered for s in snapshots), tuple(snapshots))
+        """Order the rendered families of `snapshots` and compress them (in a worker thread)."""
+        return Page(tuple(snapshots))
 
-    @cached_property
-    def families(self) -> list[Metric]:
-        """Every family of the page, for OpenMetrics output."""
-        return [family for s in self.snapshots for family in s.families]
-
-
-class _Families:
-    """Adapter that lets prometheus_client's OpenMetrics writer read a list of families."""
-
-    def __init__(self, families: Iterable[Metric]) -> None:
-        self._families = list(families)
-
-    def collect(self) -> Iterable[Metric]:
-        return self._families
+    def openmetrics_chunks(self) -> list[bytes]:
+        """The page with OpenMetrics headers, as chunks."""
+        return family_chunks((s.rendered for s in self.snapshots), openmetrics=True)
 
 
 class Exposition:
@@ -65,8 +59,9 @@ class Exposition:
     def __init__(self, store: SnapshotStore, daemon: DaemonCounters | None = None) -> None:
         self._store = store
         self._daemon = daemon
-        self._page = Page(b"")
+        self._page = Page()
         self._lock = asyncio.Lock()
+        self._trim_heap = heap_trimmer()
         self._stale_check = asyncio.Event()
         self._process = CollectorRegistry(auto_describe=False)
         ProcessCollector(registry=self._process)
@@ -86,6 +81,8 @@ class Exposition:
             self._store.record(snapshot)
             self._page = page
             self._stale_check.set()
+        # The previous page and snapshot are garbage now: hand their memory back.
+        await asyncio.to_thread(self._trim_heap)
 
     async def rebuild(self) -> None:
         """Rebuild the page from the store (after staleness or a removed collector)."""
@@ -110,26 +107,25 @@ class Exposition:
             except asyncio.TimeoutError:
                 await self.rebuild()
 
-    def _tail(self) -> bytes:
+    def _tail_families(self) -> tuple[RenderedFamily, ...]:
         families = [
             *self_metric_families(self._store, __version__, self._daemon),
             *self._process.collect(),
         ]
-        return join_families([render_families(families)])
+        return render_families(families)
 
-    def text(self) -> bytes:
-        """The whole page in the text format."""
-        return self._page.text + self._tail()
+    def _tail(self) -> bytes:
+        return join_families([self._tail_families()])
+
+    def text(self) -> ChunksBody:
+        """The whole page in the text format (streamed from the shared page chunks)."""
+        return ChunksBody([*self._page.chunks, self._tail()])
 
     def gzip(self) -> bytes:
         """The whole page gzipped; only the tail is compressed per call."""
         return self._page.gzip.with_tail(self._tail())
 
-    def openmetrics(self) -> bytes:
-        """The whole page in the OpenMetrics format."""
-        families = [
-            *self._page.families,
-            *self_metric_families(self._store, __version__, self._daemon),
-            *self._process.collect(),
-        ]
-        return generate_openmetrics(_Families(families))
+    def openmetrics(self) -> ChunksBody:
+        """The whole page in the OpenMetrics format (streamed like `text()`)."""
+        tail = join_families([self._tail_families()], openmetrics=True)
+        return ChunksBody([*self._page.openmetrics_chunks(), tail, b"# EOF\n"])

@@ -1,18 +1,28 @@
-"""Prometheus text format (0.0.4) rendering of metric families, one family at a time.
+"""Prometheus text (0.0.4) and OpenMetrics rendering of metric families, one family at a time.
 
-Output is byte-identical to prometheus_client's `generate_latest` for the same families; rendering
-per family lets the exposition merge families of several collectors without re-rendering them.
+Output is byte-identical to prometheus_client's `generate_latest` (and, with the OpenMetrics
+headers, to its OpenMetrics writer) for the same families. Rendering per family lets the exposition
+merge families of several collectors without re-rendering them.
+
+Our own `Family` (row storage) takes a fast path: each distinct label value is escaped once into a
+`name="value"` fragment shared by every family of the refresh, and each line is one `str.format`
+of a per-family template whose label order is sorted once. Other `Metric`s (process metrics,
+foreign collectors) go through a general path with the same output rules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import getitem
 
 from prometheus_client.core import Metric
+from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
 
-_TYPE_NAMES = {
+from exporter.catalogue import Family
+
+_TEXT_TYPES = {
     "counter": "counter",
     "gauge": "gauge",
     "summary": "summary",
@@ -21,15 +31,45 @@ _TYPE_NAMES = {
     "stateset": "gauge",
     "info": "gauge",
 }
+_BATCH = 4096
+"""Lines rendered per batch before encoding."""
+_TEXT_SEPARATE = ("_created", "_gsum", "_gcount")
+"""Samples the text format moves into gauge families of their own after the family."""
 
 
 @dataclass(frozen=True)
 class RenderedFamily:
-    """One family as text: its exposed name, HELP/TYPE header and sample lines."""
+    """One family as text: its exposed name, headers and sample lines.
+
+    `samples` serves both formats unless `om_samples` is set (timestamps and `_created` samples
+    are written differently in OpenMetrics).
+    """
 
     name: str
     header: bytes
     samples: bytes
+    om_header: bytes = b""
+    om_samples: bytes | None = None
+
+    def __len__(self) -> int:
+        return len(self.header) + len(self.samples)
+
+
+class _Fragments(dict[str, str]):
+    """`value -> name="escaped value"` for one label name, filled on first use."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+
+    def __missing__(self, value: str) -> str:
+        text = f'{self.name}="{_escape_label(value)}"'
+        self[value] = text
+        return text
+
+
+Fragments = dict[str, _Fragments]
+"""Label name -> fragment cache, shared by the families of one rendering."""
 
 
 def _escape_help(text: str) -> str:
@@ -37,46 +77,145 @@ def _escape_help(text: str) -> str:
 
 
 def _escape_label(text: str) -> str:
-    return text.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+    if "\\" in text or "\n" in text or '"' in text:
+        return text.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+    return text
 
 
-def render_family(metric: Metric) -> RenderedFamily:
-    """Render one family like `generate_latest` does."""
+def value_text(value: float) -> str:
+    """`floatToGoString`, with a shortcut for the common small integers (same output)."""
+    if type(value) is int and -1_000_000_000_000_000 < value < 1_000_000:
+        return f"{value}.0"
+    return floatToGoString(value)
+
+
+def _headers(metric: Metric) -> tuple[str, bytes, bytes]:
     name, kind = metric.name, metric.type
     if kind == "counter":
         name += "_total"
     elif kind == "info":
         name += "_info"
-    header = f"# HELP {name} {_escape_help(metric.documentation)}\n"
-    header += f"# TYPE {name} {_TYPE_NAMES.get(kind, 'untyped')}\n"
-    lines = []
-    for sample in metric.samples:
-        if sample.name.endswith("_created"):
-            continue
-        if sample.labels:
-            labels = ",".join(f'{k}="{_escape_label(v)}"' for k, v in sample.labels.items())
-            line = f"{sample.name}{{{labels}}} {floatToGoString(sample.value)}"
+    text_type = _TEXT_TYPES.get(kind, "untyped")
+    header = f"# HELP {name} {_escape_help(metric.documentation)}\n# TYPE {name} {text_type}\n"
+    om = f"# HELP {metric.name} {_escape_label(metric.documentation)}\n"
+    om += f"# TYPE {metric.name} {metric.type}\n"
+    if metric.unit:
+        om += f"# UNIT {metric.name} {metric.unit}\n"
+    return name, header.encode(), om.encode()
+
+
+def _row_template(family: Family, fragments: Fragments) -> tuple[str, list[_Fragments]]:
+    """`str.format` template of one line (label values as {0}..{n-1}, value as {n}) and the
+    fragment caches of the row positions."""
+    names = family.label_names
+    width = len(family.spec.labels)
+    parts = []
+    for index in sorted(range(len(names)), key=names.__getitem__):
+        if index < width:
+            parts.append(f"{{{index}}}")
         else:
-            line = f"{sample.name} {floatToGoString(sample.value)}"
-        if sample.timestamp is not None:
-            line += f" {int(float(sample.timestamp) * 1000):d}"
-        lines.append(line + "\n")
-    return RenderedFamily(name, header.encode(), "".join(lines).encode())
+            const = f'{names[index]}="{_escape_label(family.const_values[index - width])}"'
+            parts.append(const.replace("{", "{{").replace("}", "}}"))
+    caches = [fragments.setdefault(n, _Fragments(n)) for n in names[:width]]
+    if not parts:
+        return f"{family.sample_name} {{{width}}}\n", caches
+    return f"{family.sample_name}{{{{{','.join(parts)}}}}} {{{width}}}\n", caches
+
+
+def _family_lines(family: Family, fragments: Fragments) -> bytes:
+    """Sample lines, encoded batch by batch so no list of every line's string is ever alive."""
+    template, caches = _row_template(family, fragments)
+    line = template.format
+    rows, values = family.rows, family.values
+    encoded = []
+    for start in range(0, len(values), _BATCH):
+        batch = zip(rows[start : start + _BATCH], values[start : start + _BATCH], strict=True)
+        text = "".join(
+            [line(*map(getitem, caches, row), value_text(value)) for row, value in batch]
+        )
+        encoded.append(text.encode())
+    return b"".join(encoded)
+
+
+def _label_text(sample: Sample) -> str:
+    if not sample.labels:
+        return ""
+    items = sorted(sample.labels.items())
+    return "{" + ",".join(f'{k}="{_escape_label(v)}"' for k, v in items) + "}"
+
+
+def _text_line(sample: Sample) -> str:
+    line = f"{sample.name}{_label_text(sample)} {floatToGoString(sample.value)}"
+    if sample.timestamp is not None:
+        line += f" {int(float(sample.timestamp) * 1000):d}"
+    return line + "\n"
+
+
+def _om_line(sample: Sample) -> str:
+    value = "" if sample.value is None else floatToGoString(sample.value)
+    timestamp = "" if sample.timestamp is None else f" {sample.timestamp}"
+    return f"{sample.name}{_label_text(sample)} {value}{timestamp}\n"
+
+
+def _general_lines(metric: Metric) -> tuple[str, str | None]:
+    """Text lines (separated `_created`-style families included) and, if different, OM lines."""
+    samples = list(metric.samples)
+    lines: list[str] = []
+    separate: dict[str, list[str]] = {}
+    for sample in samples:
+        suffix = next((s for s in _TEXT_SEPARATE if sample.name == metric.name + s), None)
+        if suffix is None:
+            lines.append(_text_line(sample))
+        else:
+            separate.setdefault(suffix, []).append(_text_line(sample))
+    for suffix, extra in sorted(separate.items()):
+        name = metric.name + suffix
+        lines.append(f"# HELP {name} {_escape_help(metric.documentation)}\n")
+        lines.append(f"# TYPE {name} gauge\n")
+        lines.extend(extra)
+    text = "".join(lines)
+    if not separate and all(s.timestamp is None for s in samples):
+        return text, None
+    return text, "".join(_om_line(s) for s in samples)
+
+
+def render_family(metric: Metric, fragments: Fragments | None = None) -> RenderedFamily:
+    """Render one family like `generate_latest` does (and keep its OpenMetrics headers)."""
+    name, header, om_header = _headers(metric)
+    if isinstance(metric, Family):
+        lines = _family_lines(metric, fragments if fragments is not None else {})
+        return RenderedFamily(name, header, lines, om_header)
+    text, om = _general_lines(metric)
+    om_bytes = None if om is None else om.encode()
+    return RenderedFamily(name, header, text.encode(), om_header, om_bytes)
 
 
 def render_families(metrics: Iterable[Metric]) -> tuple[RenderedFamily, ...]:
-    """Render every family."""
-    return tuple(render_family(m) for m in metrics)
+    """Render every family; label fragments are shared between them."""
+    fragments: Fragments = {}
+    return tuple(render_family(m, fragments) for m in metrics)
 
 
-def join_families(groups: Iterable[Iterable[RenderedFamily]]) -> bytes:
-    """Text of several collectors' families, each family name once (first header wins)."""
+def family_chunks(
+    groups: Iterable[Iterable[RenderedFamily]], openmetrics: bool = False
+) -> list[bytes]:
+    """The page of several collectors' families as chunks (no copy), each family name once
+    (first header wins). With `openmetrics`, OpenMetrics headers and samples (the caller adds
+    `# EOF`)."""
     merged: dict[str, list[bytes]] = {}
     for families in groups:
         for family in families:
+            samples = family.samples
+            if openmetrics and family.om_samples is not None:
+                samples = family.om_samples
             chunks = merged.get(family.name)
             if chunks is None:
-                merged[family.name] = [family.header, family.samples]
+                merged[family.name] = [family.om_header if openmetrics else family.header, samples]
             else:
-                chunks.append(family.samples)
-    return b"".join(chunk for chunks in merged.values() for chunk in chunks)
+                chunks.append(samples)
+    return [chunk for chunks in merged.values() for chunk in chunks]
+
+
+def join_families(groups: Iterable[Iterable[RenderedFamily]], openmetrics: bool = False) -> bytes:
+    """`family_chunks` joined into one text."""
+    return b"".join(family_chunks(groups, openmetrics))

@@ -13,38 +13,50 @@ import time
 from collections.abc import Awaitable, Callable
 
 from exporter.collectors.base import Collector, Health
-from exporter.rendering import render_families
+from exporter.rendering import RenderedFamily, render_families
 from exporter.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 Publish = Callable[[Snapshot], Awaitable[None]]
 
 
-def _convert(collector: Collector, fetched: object) -> tuple[tuple, tuple, Health]:
-    families = tuple(collector.to_metrics(fetched))
-    return families, render_families(families), collector.health(fetched)
+def _convert(
+    collector: Collector, fetched: object, timings: dict[str, float]
+) -> tuple[tuple[RenderedFamily, ...], Health]:
+    """Families of `fetched`, rendered; only the text is kept (families are dropped here)."""
+    started = time.perf_counter()
+    families = collector.to_metrics(fetched)
+    health = collector.health(fetched)
+    converted = time.perf_counter()
+    rendered = render_families(families)
+    timings["convert"] = converted - started
+    timings["render"] = time.perf_counter() - converted
+    return rendered, health
 
 
 async def refresh_once(collector: Collector) -> Snapshot:
     """Run one refresh and describe its outcome; never raises except on cancellation."""
     cfg = collector.config
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.process_time()
+    timings: dict[str, float] = {}
     try:
         fetched = await asyncio.wait_for(collector.fetch(), cfg.timeout_s)
-        families, rendered, health = await asyncio.to_thread(_convert, collector, fetched)
+        timings["fetch"] = time.monotonic() - started
+        rendered, health = await asyncio.to_thread(_convert, collector, fetched, timings)
     except asyncio.TimeoutError:
         error = f"refresh timed out after {cfg.timeout_s:g}s"
     except Exception as exc:  # noqa: BLE001 - every failure becomes a snapshot, logged below
         error = collector.describe_error(exc)
     else:
+        timings["cpu"] = time.process_time() - cpu  # the whole process's, scrapes included
         return Snapshot(
             collector=cfg.name,
             ok=True,
             finished_at=time.time(),
             duration=time.monotonic() - started,
-            families=families,
             rendered=rendered,
             health=health,
+            timings=timings,
         )
     log.warning("collector %s: refresh failed: %s", cfg.name, error, extra={"collector": cfg.name})
     return Snapshot(
@@ -62,14 +74,22 @@ async def run_forever(collector: Collector, publish: Publish) -> None:
     while True:
         started = time.monotonic()
         snapshot = await refresh_once(collector)
-        if snapshot.ok:
+        await publish(snapshot)
+        if snapshot.ok and log.isEnabledFor(logging.DEBUG):
+            timings = {k: round(v, 6) for k, v in snapshot.timings.items()}
+            timings["publish"] = round(time.monotonic() - started - snapshot.duration, 6)
             log.debug(
-                "collector %s: refreshed in %.3fs",
+                "collector %s: refreshed in %.3fs (%s)",
                 collector.name,
                 snapshot.duration,
-                extra={"collector": collector.name},
+                " ".join(f"{k} {v:.3f}s" for k, v in timings.items()),
+                extra={
+                    "collector": collector.name,
+                    "timings": timings,
+                    "started_at": snapshot.finished_at - snapshot.duration,
+                    "published_at": time.time(),
+                },
             )
-        await publish(snapshot)
         await asyncio.sleep(max(started + interval - time.monotonic(), 0.0))
 
 

@@ -6,8 +6,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from prometheus_client.core import Metric
-
 from exporter.collectors.base import Health
 from exporter.rendering import RenderedFamily
 
@@ -24,9 +22,10 @@ class Snapshot:
     """Unix time the refresh ended."""
     duration: float
     error: str | None = None
-    families: tuple[Metric, ...] = ()
     rendered: tuple[RenderedFamily, ...] = ()
     health: Health | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds spent per refresh step (fetch, convert, render, cpu), for debugging/benchmarks."""
 
 
 @dataclass
