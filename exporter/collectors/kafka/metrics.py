@@ -126,10 +126,12 @@ def topic_families(state: ClusterState, cluster: str, const: dict[str, str]) -> 
     isr = PARTITION_ISR.family(const)
     preferred = PARTITION_PREFERRED_LEADER.family(const)
     under_replicated = PARTITION_UNDER_REPLICATED.family(const)
+    numbers: dict[int, str] = {}  # one label string per partition number, shared by all series
     for topic, parts in sorted(state.topics.items()):
         partitions.add([cluster, topic], len(parts))
         for number, part in sorted(parts.items()):
-            labels = [cluster, topic, str(number)]
+            text = numbers.get(number) or numbers.setdefault(number, str(number))
+            labels = (cluster, topic, text)
             if part.newest is not None:
                 newest.add(labels, part.newest)
             if part.oldest is not None:
@@ -152,6 +154,7 @@ def group_families(state: ClusterState, cluster: str, const: dict[str, str]) -> 
     lag = GROUP_LAG.family(const)
     lag_sum = GROUP_LAG_SUM.family(const)
     members = GROUP_MEMBERS.family(const)
+    numbers: dict[int, str] = {}  # one label string per partition number, shared by all series
     for group, info in sorted(state.groups.items()):
         if info.members is not None:
             members.add([cluster, group], info.members)
@@ -161,13 +164,15 @@ def group_families(state: ClusterState, cluster: str, const: dict[str, str]) -> 
             parts = state.topics.get(topic)
             if offset < 0 or parts is None:
                 continue
-            committed.add([cluster, group, topic, str(number)], offset)
+            text = numbers.get(number) or numbers.setdefault(number, str(number))
+            labels = (cluster, group, topic, text)  # one tuple shared by this series' families
+            committed.add(labels, offset)
             offset_sums[topic] = offset_sums.get(topic, 0) + offset
             part = parts.get(number)
             if part is None or part.newest is None:
                 continue
             partition_lag = max(part.newest - offset, 0)
-            lag.add([cluster, group, topic, str(number)], partition_lag)
+            lag.add(labels, partition_lag)
             lag_sums[topic] = lag_sums.get(topic, 0) + partition_lag
         for topic, total in offset_sums.items():
             committed_sum.add([cluster, group, topic], total)

@@ -44,6 +44,7 @@ class ClusterReader:
 
     async def read(self) -> ClusterState:
         """Read brokers, topics, watermarks, groups and committed offsets."""
+        before = self.requests.copy()
         try:
             client = await self._connect()
             state = await self._read(client)
@@ -51,6 +52,14 @@ class ClusterReader:
             await self.close()
             raise
         self._previous = state.groups
+        if log.isEnabledFor(logging.DEBUG):
+            sent = dict(sorted((self.requests - before).items()))
+            log.debug(
+                "%s: requests this read: %s",
+                self.config.name,
+                sent,
+                extra={"collector": self.config.name, "requests_total": dict(self.requests)},
+            )
         return state
 
     async def close(self) -> None:
@@ -188,10 +197,11 @@ class ClusterReader:
         by_node: dict[int, list[str]] = defaultdict(list)
         for group, node in coordinators.items():
             by_node[node].append(group)
+        size = DESCRIBE_BATCH if self._batch_describe is not False else 1  # 1: all in parallel
         describe_batches = [
-            (node, groups[i : i + DESCRIBE_BATCH])
+            (node, groups[i : i + size])
             for node, groups in by_node.items()
-            for i in range(0, len(groups), DESCRIBE_BATCH)
+            for i in range(0, len(groups), size)
         ]
         explicit = {topic: sorted(parts) for topic, parts in topics.items()}
         described, fetched = await _all(
