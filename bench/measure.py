@@ -1,0 +1,249 @@
+"""Measurements of one workload: the exporter daemon, the protocol floor, collect-on-scrape."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bench.daemon import ROOT, ExporterDaemon, Refresh
+from bench.procstat import RssSampler, cpu_seconds
+from bench.scrape import Scrape, scrape_for
+from bench.stats import summary
+from bench.workload import Workload
+from exporter.demo.broker import free_port
+
+SCRAPE_MODES = ((1, False), (1, True), (10, False), (10, True))
+SCRAPER_PAUSE = 0.05
+"""Seconds each scraper waits between its scrapes (10 scrapers: ~10 scrapes in flight)."""
+
+
+def floor(bootstrap: str, workload: Workload, runs: int) -> dict[str, Any]:
+    """The protocol floor, in a process of its own."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.floor",
+            "--bootstrap",
+            bootstrap,
+            "--size",
+            workload.label,
+            "--runs",
+            str(runs),
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    return json.loads(out.stdout)
+
+
+def _busy(refresh: Refresh) -> float:
+    return refresh.published_at - refresh.started_at
+
+
+def _classify(scrapes: list[Scrape], refreshes: list[Refresh]) -> dict[str, list[float]]:
+    """Latencies of scrapes that overlapped a refresh (fetch to page swap) and of the others."""
+    windows = [(r.started_at, r.published_at) for r in refreshes]
+    during, between = [], []
+    for s in scrapes:
+        overlaps = any(s.start < end and s.end > start for start, end in windows)
+        (during if overlaps else between).append(s.latency)
+    return {"during": during, "between": between}
+
+
+def _latency_row(latencies: list[float]) -> dict[str, float]:
+    stats = summary(latencies)
+    if not stats["count"]:
+        return {"count": 0}
+    return {
+        "count": stats["count"],
+        "p50_ms": stats["median"] * 1000,
+        "p99_ms": stats["p99"] * 1000,
+        "max_ms": stats["max"] * 1000,
+    }
+
+
+def _get(url: str, gzip: bool) -> bytes:
+    request = urllib.request.Request(
+        url, headers={"Accept-Encoding": "gzip" if gzip else "identity"}
+    )
+    with urllib.request.urlopen(request, timeout=600) as response:
+        return response.read()
+
+
+def exporter_scrapes(bootstrap: str, floor_s: float, log_dir: Path) -> dict[str, Any]:
+    """Phase A: scrape latency with 1 and 10 scrapers, plain and gzip, during/between refreshes.
+
+    The interval leaves an idle gap about as long as a refresh, so both kinds of scrape occur.
+    """
+    interval = max(1.0, round(4 * floor_s + 0.5, 1))
+    daemon = ExporterDaemon(bootstrap, interval, interval - 0.1, workdir=log_dir / "scrapes")
+    daemon.workdir.mkdir(parents=True, exist_ok=True)
+    with daemon, RssSampler(daemon.pid) as rss:
+        daemon.wait_ready(60 + 10 * interval)
+        daemon.wait_refreshes(3, 20 * interval)
+        sizes = {
+            "plain_bytes": len(_get(daemon.url + "/metrics", False)),
+            "gzip_bytes": len(_get(daemon.url + "/metrics", True)),
+        }
+        modes = {}
+        for scrapers, gzip in SCRAPE_MODES:
+            scrapes = asyncio.run(
+                scrape_for(
+                    daemon.url + "/metrics",
+                    scrapers,
+                    gzip,
+                    duration=2.5 * interval,
+                    pause=SCRAPER_PAUSE,
+                )
+            )
+            if any(s.status != 200 for s in scrapes):
+                raise RuntimeError(f"scrape failed: {Counter(s.status for s in scrapes)}")
+            parts = _classify(scrapes, daemon.refreshes())
+            modes[f"{scrapers}x {'gzip' if gzip else 'plain'}"] = {
+                kind: _latency_row(values) for kind, values in parts.items()
+            }
+        refreshes = daemon.refreshes()
+        peak = rss.peak_mib()
+        warnings = daemon.warnings()
+        code = daemon.stop()
+    return {
+        "interval_s": interval,
+        "busy_s": summary([_busy(r) for r in refreshes[1:]]),
+        "scrapes": modes,
+        "peak_rss_mib_with_scrapers": peak,
+        "warnings": warnings[:10],
+        "exit_code": code,
+        **sizes,
+    }
+
+
+def exporter_refreshes(
+    bootstrap: str, busy_p95: float, refreshes: int, log_dir: Path
+) -> dict[str, Any]:
+    """Phase B: back-to-back refreshes without scrapes: time split, CPU, requests, memory."""
+    interval = max(0.5, round(1.3 * busy_p95 + 0.3, 2))
+    daemon = ExporterDaemon(bootstrap, interval, interval - 0.05, workdir=log_dir / "refreshes")
+    daemon.workdir.mkdir(parents=True, exist_ok=True)
+    warm = min(10, refreshes // 4)
+    with daemon, RssSampler(daemon.pid) as rss:
+        daemon.wait_ready(60 + 10 * interval)
+        daemon.wait_refreshes(warm, (warm + 5) * interval * 3)
+        cpu_start, counted_from = cpu_seconds(daemon.pid), len(daemon.refreshes())
+        found = daemon.wait_refreshes(refreshes, (refreshes + 5) * interval * 3)
+        cpu_end, counted_to = cpu_seconds(daemon.pid), len(found)
+        peak = rss.peak_mib()
+        samples = list(rss.samples)
+        warnings = daemon.warnings()
+        code = daemon.stop()
+    found = found[:counted_to]
+    steady = _gap_rss(samples, found)
+    timed = found[1:]  # the first refresh also probes the broker's quirks
+    split = {
+        key: summary([r.timings.get(key, 0.0) for r in timed])
+        for key in ("fetch", "convert", "render", "publish", "cpu")
+    }
+    split["refresh"] = summary(
+        [r.timings["fetch"] + r.timings["convert"] + r.timings["render"] for r in timed]
+    )
+    # cumulative counts: requests a collector sends after its read (if any) land in the next one
+    requests = Counter(timed[-1].requests_total)
+    requests.subtract(timed[0].requests_total)
+    requested = max(len(timed) - 1, 1)
+    per_refresh = max(counted_to - counted_from, 1)
+    return {
+        "interval_s": interval,
+        "refreshes": len(found),
+        "timings": split,
+        "cpu_s_per_refresh": (cpu_end - cpu_start) / per_refresh,
+        "requests_per_refresh": {k: v / requested for k, v in sorted(requests.items()) if v},
+        "rss_mib": {"peak": peak, **steady},
+        "warnings": warnings[:10],
+        "exit_code": code,
+    }
+
+
+def _gap_rss(samples: list[tuple[float, float]], refreshes: list[Refresh]) -> dict[str, float]:
+    """RSS between refreshes: median over the gaps after refreshes 5-15 ("early"), over the
+    last ten ("steady"), and their difference ("growth")."""
+
+    def in_gaps(first: int, last: int) -> list[float]:
+        values = []
+        for i in range(max(first, 0), min(last, len(refreshes))):
+            gap_end = refreshes[i + 1].started_at if i + 1 < len(refreshes) else float("inf")
+            values += [m for t, m in samples if refreshes[i].published_at < t < gap_end]
+        return values
+
+    early = in_gaps(5, 15) or [m for _, m in samples[: len(samples) // 4]]
+    late = in_gaps(len(refreshes) - 10, len(refreshes)) or [
+        m for _, m in samples[-len(samples) // 4 :]
+    ]
+    return {
+        "early": statistics.median(early),
+        "steady": statistics.median(late),
+        "growth": statistics.median(late) - statistics.median(early),
+    }
+
+
+def collect_on_scrape(bootstrap: str, log_dir: Path) -> dict[str, Any]:
+    """The reference exporter: scrape latency with 1 and 10 scrapers, and its memory."""
+    port = free_port()
+    log = (log_dir / "collect-on-scrape.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bench.collect_on_scrape",
+            "--bootstrap",
+            bootstrap,
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    url = f"http://127.0.0.1:{port}/metrics"
+    try:
+        deadline = time.monotonic() + 600
+        while True:
+            try:
+                size = len(_get(url, False))  # warm-up: connections, first probes
+                break
+            except (urllib.error.URLError, OSError):
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        modes = {}
+        with RssSampler(process.pid) as rss:
+            for scrapers, gzip, count in ((1, False, 3), (1, True, 3), (10, True, 1)):
+                scrapes = asyncio.run(scrape_for(url, scrapers, gzip, count=count))
+                modes[f"{scrapers}x {'gzip' if gzip else 'plain'}"] = _latency_row(
+                    [s.latency for s in scrapes]
+                )
+            peak = rss.peak_mib()
+        return {"scrapes": modes, "plain_bytes": size, "peak_rss_mib": peak}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+        log.close()
