@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from exporter.collectors.kafka.history import GroupPartition, History, Observation
+from exporter.collectors.kafka.history import GroupPartition, History, Observation, Point
 from exporter.collectors.kafka.lag_status_config import StatusConfig, TimeLagConfig
 from exporter.collectors.kafka.lag_time import estimate_lag_seconds, record_lag_seconds
 from exporter.collectors.kafka.state import ClusterState
@@ -37,13 +37,14 @@ def evaluate(
 ) -> Evaluation:
     """Lag in seconds per partition and status per group, as of `now`."""
     lag_seconds: dict[GroupPartition, float] = {}
+    points: dict[tuple[str, int], list[Point]] = {}  # each table read once, whatever the groups
     windows: dict[str, dict[tuple[str, int], Sequence[Observation]]] = defaultdict(dict)
     for (group, topic, number), window in history.commits.items():
         observations = window.observations()
         windows[group][(topic, number)] = observations
         if time_lag.method == "off":
             continue
-        last = observations[-1]
+        last = window.latest
         seconds: float | None = None
         if last.lag == 0:
             seconds = 0.0
@@ -54,7 +55,10 @@ def evaluate(
         if seconds is None:
             table = history.watermarks.get((topic, number))
             if table is not None:
-                seconds = estimate_lag_seconds(table.points(), last.offset, now, time_lag.window)
+                if (topic, number) not in points:
+                    points[(topic, number)] = table.points()
+                table_points = points[(topic, number)]
+                seconds = estimate_lag_seconds(table_points, last.offset, now, time_lag.window)
         if seconds is not None:
             lag_seconds[(group, topic, number)] = seconds
     statuses = {

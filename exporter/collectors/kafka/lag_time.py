@@ -49,7 +49,7 @@ def _appended_at(points: Sequence[Point], watermark: int, window: float) -> floa
     """When the high watermark reached `watermark` (interpolated, or bounded extrapolation)."""
     oldest, latest = points[0], points[-1]
     if watermark > oldest.offset:
-        index = bisect_left([p.offset for p in points], watermark)
+        index = bisect_left(points, watermark, key=_offset)
         before, after = points[index - 1], points[index]
         share = (watermark - before.offset) / (after.offset - before.offset)
         return before.time + share * (after.time - before.time)
@@ -70,6 +70,10 @@ def produce_rate(points: Sequence[Point], window: float) -> float:
         if last.time > first.time and last.offset > first.offset:
             return (last.offset - first.offset) / (last.time - first.time)
     return 0.0
+
+
+def _offset(point: Point) -> int:
+    return point.offset
 
 
 def record_lag_seconds(record_time: float, now: float) -> float:

@@ -30,8 +30,7 @@ from `__consumer_offsets`:
 from __future__ import annotations
 
 import enum
-import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from exporter.collectors.kafka.history import Observation
@@ -57,16 +56,25 @@ def partition_status(
     """Status of one partition from its window (oldest first) of at most `size` observations."""
     if len(window) < size or not window:
         return Status.OK
-    if window[-1].lag == 0 or any(o.lag == 0 for o in window):
+    moved = rewound = lag_decreased = False
+    previous = window[0]
+    if previous.lag == 0:
         return Status.OK
-    if any(b.offset < a.offset for a, b in _pairs(window)):
+    for current in window[1:]:
+        if current.lag == 0:
+            return Status.OK  # rule 1: any zero lag in the window
+        moved = moved or current.offset != previous.offset
+        rewound = rewound or current.offset < previous.offset
+        lag_decreased = lag_decreased or current.lag < previous.lag
+        previous = current
+    if rewound:
         return Status.ERR
     first_commit, last_commit = window[0].since, window[-1].since
     if now - last_commit > last_commit - first_commit and (members is None or members == 0):
         return Status.STOP
-    if all(b.offset == a.offset for a, b in _pairs(window)):
+    if not moved:
         return Status.STALL
-    if all(b.lag >= a.lag for a, b in _pairs(window)):
+    if not lag_decreased:
         return Status.WARN
     return Status.OK
 
@@ -96,7 +104,3 @@ def group_status(
         complete=full / len(windows) if windows else 1.0,
         partitions=partitions,
     )
-
-
-def _pairs(window: Sequence[Observation]) -> Iterable[tuple[Observation, Observation]]:
-    return itertools.pairwise(window)
