@@ -196,3 +196,40 @@ async def test_history_survives_failures_and_drops_deleted_topics(own_broker: Ta
         assert after == before
     finally:
         await collector.close()
+
+
+async def test_method_timestamp_reads_the_record_at_the_committed_offset(
+    broker: TansuBroker,
+) -> None:
+    """Records stamped in the past: the timestamp method reports their age exactly, where the
+    estimate (which only saw them arrive now) could not."""
+    topic, group = unique("stamped"), unique("ts")
+    await create_topics(broker.bootstrap, {topic: 1})
+    stamps_ms = [int((time.time() - 3600 + 60 * i) * 1000) for i in range(5)]  # an hour ago, 1/min
+    stamps = [ms / 1000 for ms in stamps_ms]
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=0)
+    await producer.start()
+    try:
+        for stamp in stamps_ms:
+            await producer.send_and_wait(topic, b"x", partition=0, timestamp_ms=stamp)
+    finally:
+        await producer.stop()
+    await commit(broker.bootstrap, group, {(topic, 0): 2})
+    config = KafkaConfig(
+        name="ts",
+        type="kafka",
+        bootstrap_servers=[broker.bootstrap],
+        interval=5.0,
+        timeout=4.0,
+        groups={"include": [group]},
+        topics={"include": [topic]},
+        time_lag={"method": "timestamp"},
+    )
+    collector = KafkaCollector(config)
+    try:
+        refresh = await collector.fetch()
+        seconds = refresh.evaluation.lag_seconds[(group, topic, 0)]
+        assert abs(seconds - (refresh.evaluation.observed_at - stamps[2])) < 0.002
+        assert collector.history.record_times == {(topic, 0, 2): stamps[2]}
+    finally:
+        await collector.close()
