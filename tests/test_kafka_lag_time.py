@@ -176,7 +176,13 @@ def test_tables_of_vanished_topics_and_groups_are_dropped() -> None:
     )
     history.update(only_a, 2.0)
     assert set(history.watermarks) == {("a", 0)}  # kept although its leader did not answer
-    assert set(history.commits) == set()  # g is gone; h has no known high watermark
+    assert set(history.commits) == set()  # g is gone; h has no known high watermark yet
+    history.update(ClusterState((), {"a": {0: PartitionInfo(0, newest=5)}}, only_a.groups), 3.0)
+    assert set(history.commits) == {("h", "a", 0)}
+    history.update(only_a, 4.0)  # the leader fails again: h's window stays, not observed
+    assert [o.time for o in history.commits[("h", "a", 0)].observations()] == [3.0]
+    result = evaluate(history, only_a, 4.0, TimeLagConfig(), StatusConfig(window=3))
+    assert result.lag_seconds == {} and result.statuses == {}
 
 
 def _batch(base_offset: int, timestamps_ms: list[int]) -> bytes:

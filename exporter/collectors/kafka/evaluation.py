@@ -40,6 +40,8 @@ def evaluate(
     points: dict[tuple[str, int], list[Point]] = {}  # each table read once, whatever the groups
     windows: dict[str, dict[tuple[str, int], Sequence[Observation]]] = defaultdict(dict)
     for (group, topic, number), window in history.commits.items():
+        if window.latest.time != now:
+            continue  # not observed this refresh (high watermark unknown): no verdict on it
         observations = window.observations()
         windows[group][(topic, number)] = observations
         if time_lag.method == "off":

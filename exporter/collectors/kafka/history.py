@@ -190,7 +190,14 @@ class History:
             if window is None:
                 window = self.commits[key] = CommitWindow(self._status_window)
             window.observe(offset, lag, now)
-        _keep_only(self.commits, seen)
+        # A partition whose high watermark is unknown this time keeps its window, unobserved.
+        alive = seen | {
+            (group, topic, number)
+            for group, info in state.groups.items()
+            for topic, number in info.offsets
+            if number in state.topics.get(topic, {})
+        }
+        _keep_only(self.commits, alive)
 
         if record_times is not None:
             self.record_times.update(record_times)
