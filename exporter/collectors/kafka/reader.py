@@ -3,13 +3,15 @@
 Per refresh: one Metadata request, ListGroups to every broker (the broker that lists a group is its
 coordinator), ListOffsets latest+earliest batched per partition leader, DescribeGroups batched per
 coordinator, and OffsetFetch per group under a bounded concurrency. The client and its connections
-live between refreshes and are rebuilt after a failure.
+live between refreshes and are rebuilt after a failure. Where OffsetFetch must name partitions,
+known groups are asked only for the topics they had commits on, with periodic full rescans.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
@@ -26,6 +28,10 @@ from exporter.collectors.kafka.state import ClusterState, GroupInfo, PartitionIn
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DESCRIBE_BATCH = 100
+RESCAN_EVERY = 10
+"""Where OffsetFetch must name partitions (the broker refuses a null topic list), a known group is
+asked only for the topics it had commits on; every RESCAN_EVERY reads, whenever the set of topics
+changes, and for new groups, it is asked for every partition of every topic."""
 
 
 class ClusterReader:
@@ -41,10 +47,14 @@ class ClusterReader:
         self._batch_describe: bool | None = None
         """Whether batched DescribeGroups answers are well-formed; None: not known yet."""
         self._previous: dict[str, GroupInfo] = {}
+        self._group_topics: dict[str, frozenset[str]] = {}
+        """Topics each group had commits on at the last read (for explicit OffsetFetch)."""
+        self._topics_seen: frozenset[str] = frozenset()
+        self._reads = 0
 
     async def read(self) -> ClusterState:
         """Read brokers, topics, watermarks, groups and committed offsets."""
-        before = self.requests.copy()
+        before, started = self.requests.copy(), time.monotonic()
         try:
             client = await self._connect()
             state = await self._read(client)
@@ -52,13 +62,23 @@ class ClusterReader:
             await self.close()
             raise
         self._previous = state.groups
+        self._group_topics = {
+            group: frozenset(topic for topic, _ in info.offsets)
+            for group, info in state.groups.items()
+        }
+        self._topics_seen = frozenset(state.topics)
+        self._reads += 1
         if log.isEnabledFor(logging.DEBUG):
             sent = dict(sorted((self.requests - before).items()))
             log.debug(
                 "%s: requests this read: %s",
                 self.config.name,
                 sent,
-                extra={"collector": self.config.name, "requests_total": dict(self.requests)},
+                extra={
+                    "collector": self.config.name,
+                    "requests_total": dict(self.requests),
+                    "read_s": time.monotonic() - started,
+                },
             )
         return state
 
@@ -204,13 +224,20 @@ class ClusterReader:
             for i in range(0, len(groups), size)
         ]
         explicit = {topic: sorted(parts) for topic, parts in topics.items()}
+        rescan = self._reads % RESCAN_EVERY == 0 or frozenset(topics) != self._topics_seen
+
+        def asked(group: str) -> dict[str, list[int]]:
+            known = None if rescan else self._group_topics.get(group)
+            only = {t: explicit[t] for t in known or () if t in explicit}
+            return only or explicit
+
         described, fetched = await _all(
             asyncio.gather(
                 *(bounded(self._describe(client, node, batch)) for node, batch in describe_batches)
             ),
             asyncio.gather(
                 *(
-                    bounded(self._offsets(client, node, group, explicit))
+                    bounded(self._offsets(client, node, group, asked(group)))
                     for group, node in coordinators.items()
                 )
             ),
