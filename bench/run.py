@@ -55,7 +55,11 @@ def machine() -> dict[str, Any]:
 
 
 def bench_size(
-    workload: Workload, refreshes: int, floor_runs: int, log_dir: Path
+    workload: Workload,
+    refreshes: int,
+    floor_runs: int,
+    log_dir: Path,
+    options: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Every measurement of one workload on a fresh broker."""
     print(f"== {workload.label}: {workload.lag_series} lag series", flush=True)
@@ -65,10 +69,12 @@ def bench_size(
         print(f"   workload built in {sum(setup.values()):.1f}s {setup}", flush=True)
         floor = measure.floor(broker.bootstrap, workload, floor_runs)
         print(f"   floor {floor['wall_s']['median']:.3f}s", flush=True)
-        scrapes = measure.exporter_scrapes(broker.bootstrap, floor["wall_s"]["median"], log_dir)
+        scrapes = measure.exporter_scrapes(
+            broker.bootstrap, floor["wall_s"]["median"], log_dir, options
+        )
         print(f"   scrapes done (busy p95 {scrapes['busy_s']['p95']:.3f}s)", flush=True)
         daemon = measure.exporter_refreshes(
-            broker.bootstrap, scrapes["busy_s"]["p95"], refreshes, log_dir
+            broker.bootstrap, scrapes["busy_s"]["p95"], refreshes, log_dir, options
         )
         ratio = daemon["timings"]["refresh"]["median"] / floor["wall_s"]["median"]
         print(f"   {refreshes} refreshes done (refresh/floor {ratio:.2f})", flush=True)
@@ -98,19 +104,29 @@ def main() -> None:
     parser.add_argument("--refreshes", type=int, default=100)
     parser.add_argument("--floor-runs", type=int, default=10)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--collector-option",
+        action="append",
+        default=[],
+        help="extra YAML line for the kafka collector, e.g. 'time_lag: {method: off}'",
+    )
     args = parser.parse_args()
     sizes = [Workload.parse(s) for s in args.sizes.split(",") if s.strip()]
     if args.big:
         sizes.append(Workload.parse(BIG_SIZE))
     log_dir = Path(tempfile.mkdtemp(prefix="khe-bench-"))
     started = time.time()
-    results: dict[str, Any] = {"machine": machine(), "sizes": {}}
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "collector_options": args.collector_option,
+        "sizes": {},
+    }
     for workload in sizes:
         refreshes = args.refreshes if workload.lag_series <= 100_000 else min(args.refreshes, 10)
         size_dir = log_dir / workload.label
         size_dir.mkdir()
         results["sizes"][workload.label] = bench_size(
-            workload, refreshes, args.floor_runs, size_dir
+            workload, refreshes, args.floor_runs, size_dir, tuple(args.collector_option)
         )
     results["machine"]["load_average_end"] = os.getloadavg()
     results["duration_s"] = time.time() - started
