@@ -102,11 +102,27 @@ class SoakReport:
             "after_warmup": {
                 k: spread(k) for k in ("fds", "threads", "children", "rss_mib", "tasks")
             },
+            "per_minute": self.per_minute(),
             "scrapes": self.scrapes,
             "live_probes": self.live_probes,
             "problems": self.problems,
             "samples": [s.as_dict() for s in self.samples],
         }
+
+    def per_minute(self) -> list[dict[str, float]]:
+        """The resource curves: min and max of each figure per minute of the run."""
+        out = []
+        for minute in range(int(max((s.t for s in self.samples), default=0) // 60) + 1):
+            chunk = [s for s in self.samples if minute * 60 <= s.t < (minute + 1) * 60]
+            if not chunk:
+                continue
+            row: dict[str, float] = {"minute": minute}
+            for key in ("fds", "threads", "children", "rss_mib", "tasks"):
+                values = [v for s in chunk if (v := getattr(s, key)) is not None]
+                if values:
+                    row[f"{key}_min"], row[f"{key}_max"] = min(values), max(values)
+            out.append(row)
+        return out
 
 
 def exporter_config(broker: TansuBroker, cms: CmsServer, jvm: FakeStreamsJvm) -> str:
@@ -366,18 +382,28 @@ class Soak:
                 self.report.problems.append(f"log: {line[:300]}")
 
     def _check_resources(self) -> None:
+        """Flat = neither the floor nor the peak of a figure grows from the first quarter after
+        warm-up to the last one by more than its bound (in-flight requests, refreshes and query
+        JVMs make single samples vary; a leak lifts the floor)."""
         bounds = self.report.bounds
         after = [s for s in self.report.samples if s.t >= bounds.warmup_s]
-        if len(after) < 3:
+        if len(after) < 4:
             self.report.problems.append(f"only {len(after)} samples after warm-up")
             return
+        quarter = max(len(after) // 4, 1)
+        first, last = after[:quarter], after[-quarter:]
         for key, limit in (("fds", bounds.fds), ("threads", bounds.threads),
                            ("tasks", bounds.tasks), ("rss_mib", bounds.rss_mib)):  # fmt: skip
-            values = [getattr(s, key) for s in after if getattr(s, key) is not None]
-            if values and max(values) - min(values) > limit:
-                self.report.problems.append(
-                    f"{key} not flat after warm-up: {min(values)}..{max(values)} (bound +{limit})"
-                )
+            early = [v for s in first if (v := getattr(s, key)) is not None]
+            late = [v for s in last if (v := getattr(s, key)) is not None]
+            if not early or not late:
+                self.report.problems.append(f"no {key} samples")
+                continue
+            for what, grew in (("floor", min(late) - min(early)), ("peak", max(late) - max(early))):
+                if grew > limit:
+                    self.report.problems.append(
+                        f"{key} {what} grew by {grew:g} after warm-up (bound +{limit})"
+                    )
         most = max(s.children for s in self.report.samples)
         if most > bounds.children:
             self.report.problems.append(f"{most} child processes at once (bound {bounds.children})")
