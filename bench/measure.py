@@ -144,10 +144,13 @@ def exporter_scrapes(
 
 
 def exporter_refreshes(
-    bootstrap: str, busy_p95: float, refreshes: int, log_dir: Path, options: tuple[str, ...] = ()
+    bootstrap: str, busy: float, refreshes: int, log_dir: Path, options: tuple[str, ...] = ()
 ) -> dict[str, Any]:
-    """Phase B: back-to-back refreshes without scrapes: time split, CPU, requests, memory."""
-    interval = max(0.5, round(1.3 * busy_p95 + 0.3, 2))
+    """Phase B: back-to-back refreshes without scrapes: time split, CPU, requests, memory.
+
+    `busy`: a typical refresh-to-page-swap time (the scrape phase's median); the interval leaves
+    half of it again as a gap, so RSS can be sampled between refreshes."""
+    interval = max(0.5, round(1.5 * busy + 0.3, 2))
     daemon = ExporterDaemon(
         bootstrap, interval, interval - 0.05, options, workdir=log_dir / "refreshes"
     )

@@ -72,9 +72,9 @@ def bench_size(
         scrapes = measure.exporter_scrapes(
             broker.bootstrap, floor["wall_s"]["median"], log_dir, options
         )
-        print(f"   scrapes done (busy p95 {scrapes['busy_s']['p95']:.3f}s)", flush=True)
+        print(f"   scrapes done (busy median {scrapes['busy_s']['median']:.3f}s)", flush=True)
         daemon = measure.exporter_refreshes(
-            broker.bootstrap, scrapes["busy_s"]["p95"], refreshes, log_dir, options
+            broker.bootstrap, scrapes["busy_s"]["median"], refreshes, log_dir, options
         )
         ratio = daemon["timings"]["refresh"]["median"] / floor["wall_s"]["median"]
         print(f"   {refreshes} refreshes done (refresh/floor {ratio:.2f})", flush=True)
