@@ -60,7 +60,7 @@ def markdown(results: dict[str, Any]) -> str:
         s = r["exporter"]["scrape_phase"]["scrapes"]
         c = r["collect_on_scrape"]["scrapes"]
         cells = [f"{_pair(s[k]['between'])} \\| {_pair(s[k]['during'])}" for k in s]
-        refs = [_pair(c[k]) for k in ("1x plain", "1x gzip", "10x gzip")]
+        refs = [_pair(c.get(k, {})) for k in ("1x plain", "1x gzip", "10x gzip")]
         lines.append(f"| {label} | " + " | ".join(cells + refs) + " |")
     lines += [
         "",

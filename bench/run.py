@@ -78,7 +78,9 @@ def bench_size(
         )
         ratio = daemon["timings"]["refresh"]["median"] / floor["wall_s"]["median"]
         print(f"   {refreshes} refreshes done (refresh/floor {ratio:.2f})", flush=True)
-        reference = measure.collect_on_scrape(broker.bootstrap, log_dir)
+        reference = measure.collect_on_scrape(
+            broker.bootstrap, log_dir, concurrent=workload.lag_series <= 100_000
+        )
         print("   collect-on-scrape done", flush=True)
     finally:
         broker.stop()
