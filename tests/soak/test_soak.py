@@ -57,4 +57,4 @@ def test_soak(tmp_path: Path) -> None:
     """The long run: faults in rotation for KHE_SOAK_MINUTES; resources flat after a minute."""
     report = _run(tmp_path, duration_s=MINUTES * 60, warmup_s=60)
     _assert_healthy_run(report)
-    assert len(report.samples) >= MINUTES * 60 / 5 - 2
+    assert len(report.samples) >= MINUTES * 60 / 6  # one every 5-5.7 s
