@@ -108,7 +108,10 @@ def test_config_defaults_and_env_credentials() -> None:
             " name: kafka_streams_alive}]}",
             "reserved prefix",
         ),
-        ("{name: o, type: jmx, port: 1, interval: 5s, timeout: 5s}", "must be shorter than the interval"),
+        (
+            "{name: o, type: jmx, port: 1, interval: 5s, timeout: 5s}",
+            "must be shorter than the interval",
+        ),
     ],
 )
 def test_config_errors_name_key_and_value(entry: str, expected: str) -> None:
