@@ -19,7 +19,8 @@ from exporter.config import AppConfig, ConfigError, load_config
 from exporter.runtime import Changes, Runtime
 from exporter.self_metrics import DaemonCounters
 from exporter.web_auth import WebGuard
-from exporter.web_config import NO_WEB_CONFIG, WebSettings, load_web_config
+from exporter.web_config import NO_WEB_CONFIG, WebSettings
+from exporter.web_loader import load_web_config
 from exporter.web_tls import load_certificates
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,8 @@ import bcrypt
 import pytest
 
 from exporter.config import ConfigError, load_config, parse_config
-from exporter.web_config import load_web_config, parse_web_config
+from exporter.web_config import parse_web_config
+from exporter.web_loader import load_web_config
 from tests.exporter_process import ROOT
 from tests.tls_certs import Authority
 
