@@ -185,20 +185,26 @@ def _validate_collector(
     )
 
 
-def parse_config(
-    text: str, source: str = "<config>", env: Mapping[str, str] | None = None
-) -> AppConfig:
-    """Validate config text; raise ConfigError listing every problem."""
+def load_yaml_mapping(text: str, source: str) -> dict[str, Any]:
+    """Parse YAML whose top level must be a mapping (empty text is an empty mapping)."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(source, [f"not valid YAML: {exc}"]) from None
     if data is None:
-        data = {}
+        return {}
     if not isinstance(data, dict):
         raise ConfigError(
             source, [f"expected a mapping at the top level, got {type(data).__name__}"]
         )
+    return data
+
+
+def parse_config(
+    text: str, source: str = "<config>", env: Mapping[str, str] | None = None
+) -> AppConfig:
+    """Validate config text; raise ConfigError listing every problem."""
+    data = load_yaml_mapping(text, source)
     problems: list[str] = []
     data = substitute_env(data, os.environ if env is None else env, (), problems)
 

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from exporter.config import ConfigError, mask
+from exporter.config import ConfigError, load_yaml_mapping, mask
 from exporter.durations import parse_duration
 
 CLIENT_AUTH_TYPES = (
@@ -278,14 +277,7 @@ def _describe(error: Mapping[str, Any]) -> str:
 
 def parse_web_config(text: str, source: str) -> WebConfigFile:
     """Validate web-config.yml text; raise ConfigError listing every problem."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(source, [f"not valid YAML: {exc}"]) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(source, [f"expected a mapping, got {type(data).__name__}"])
+    data = load_yaml_mapping(text, source)
     for section in ("tls_server_config", "http_server_config", "rate_limit"):
         if data.get(section, 0) is None:
             data.pop(section)  # `tls_server_config:` with nothing under it

@@ -164,7 +164,7 @@ rate_limit:
         ("rate_limit: {interval: soon, burst: 2}", "rate_limit.interval: invalid value 'soon'"),
         ("basic_auth_users: [alice]", "basic_auth_users: invalid value"),
         ("basic_auth_users: {alice: plain}", "basic_auth_users.alice: invalid value '***'"),
-        ("[1, 2]", "expected a mapping, got list"),
+        ("[1, 2]", "expected a mapping at the top level, got list"),
         ("a: [", "not valid YAML"),
     ],
 )
