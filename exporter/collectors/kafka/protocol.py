@@ -86,22 +86,26 @@ def decode_list_offsets(response: Response) -> dict[tuple[str, int], int]:
 
 
 def decode_describe_groups(response: Response, asked: Iterable[str]) -> dict[str, tuple[str, int]]:
-    """group -> (state, members) for every well-formed answer; MalformedResponse otherwise.
+    """group -> (state, members) for every group answered without error.
 
-    Each answer must name a group that was asked for, once, without error. Some brokers (Tansu)
-    return garbage for all but the first group of a batch; the caller falls back to one per request.
+    Each answer must name a group that was asked for, once; otherwise MalformedResponse (some
+    brokers, e.g. Tansu, return garbage for all but the first group of a batch, and the caller
+    falls back to one group per request). A group answered with an error code (e.g.
+    COORDINATOR_LOAD_IN_PROGRESS, or a KIP-848 group this API cannot describe) is left out, so
+    one odd group never fails the others.
     """
     wanted = set(asked)
+    answered: set[str] = set()
     out: dict[str, tuple[str, int]] = {}
     for entry in response.to_object()["groups"]:
         group = entry.get("group")
-        if group not in wanted or group in out:
+        if group not in wanted or group in answered:
             raise MalformedResponse(f"DescribeGroups answered for unexpected group {group!r}")
-        if entry["error_code"]:
-            raise for_code(entry["error_code"])(f"DescribeGroups failed for {group}")
-        out[group] = (entry.get("state") or "", len(entry.get("members") or ()))
-    if set(out) != wanted:
-        raise MalformedResponse(f"DescribeGroups did not answer for {sorted(wanted - set(out))}")
+        answered.add(group)
+        if not entry["error_code"]:
+            out[group] = (entry.get("state") or "", len(entry.get("members") or ()))
+    if answered != wanted:
+        raise MalformedResponse(f"DescribeGroups did not answer for {sorted(wanted - answered)}")
     return out
 
 

@@ -279,17 +279,34 @@ class ClusterReader:
         if self._batch_describe is not False and len(groups) > 1:
             response = await self._send(client, node, protocol.describe_groups_request(groups))
             try:
-                return protocol.decode_describe_groups(response, groups)
+                return self._described(protocol.decode_describe_groups(response, groups), groups)
             except protocol.MalformedResponse as exc:
                 log.warning("%s: batched DescribeGroups is malformed: %s", self.config.name, exc)
         out: dict[str, tuple[str, int]] = {}
         for group in groups:
             response = await self._send(client, node, protocol.describe_groups_request([group]))
             try:
-                out.update(protocol.decode_describe_groups(response, [group]))
-            except (protocol.MalformedResponse, KafkaError) as exc:
+                out.update(
+                    self._described(protocol.decode_describe_groups(response, [group]), [group])
+                )
+            except protocol.MalformedResponse as exc:
                 log.warning("%s: cannot describe group %s: %s", self.config.name, group, exc)
         return out
+
+    def _described(
+        self, found: dict[str, tuple[str, int]], asked: list[str]
+    ) -> dict[str, tuple[str, int]]:
+        """`found`, after logging the groups the broker answered with an error."""
+        failed = [g for g in asked if g not in found]
+        if failed:
+            log.warning(
+                "%s: DescribeGroups returned an error for %d group(s), e.g. %s; their members are"
+                " not reported this refresh",
+                self.config.name,
+                len(failed),
+                failed[0],
+            )
+        return found
 
     async def _probe_null_offset_fetch(
         self, client: AIOKafkaClient, node: int, group: str, explicit: dict[str, list[int]]
