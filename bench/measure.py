@@ -193,25 +193,25 @@ def exporter_refreshes(
     }
 
 
-def _gap_rss(samples: list[tuple[float, float]], refreshes: list[Refresh]) -> dict[str, float]:
-    """RSS between refreshes: median over the gaps after refreshes 5-15 ("early"), over the
-    last ten ("steady"), and their difference ("growth")."""
-
-    def in_gaps(first: int, last: int) -> list[float]:
-        values = []
-        for i in range(max(first, 0), min(last, len(refreshes))):
-            gap_end = refreshes[i + 1].started_at if i + 1 < len(refreshes) else float("inf")
-            values += [m for t, m in samples if refreshes[i].published_at < t < gap_end]
-        return values
-
-    early = in_gaps(5, 15) or [m for _, m in samples[: len(samples) // 4]]
-    late = in_gaps(len(refreshes) - 10, len(refreshes)) or [
-        m for _, m in samples[-len(samples) // 4 :]
-    ]
+def _gap_rss(samples: list[tuple[float, float]], refreshes: list[Refresh]) -> dict[str, Any]:
+    """RSS between refreshes: the median of each gap (after refresh i, before refresh i+1), the
+    steady value (median over the last ten gaps) and the growth from gaps 20-30 (after every
+    bounded history window has filled) to the last ten."""
+    gaps = []
+    for i, refresh in enumerate(refreshes):
+        gap_end = refreshes[i + 1].started_at if i + 1 < len(refreshes) else float("inf")
+        values = [m for t, m in samples if refresh.published_at < t < gap_end]
+        gaps.append(statistics.median(values) if values else float("nan"))
+    known = [g for g in gaps if g == g]
+    early = [g for g in gaps[20:30] if g == g] or known[: max(len(known) // 4, 1)]
+    late = [g for g in gaps[-10:] if g == g] or known[-max(len(known) // 4, 1) :]
     return {
         "early": statistics.median(early),
         "steady": statistics.median(late),
         "growth": statistics.median(late) - statistics.median(early),
+        "min_after_warmup": min(known[10:] or known),
+        "max_between_refreshes": max(known),
+        "per_gap": [round(g, 1) for g in gaps],
     }
 
 

@@ -65,11 +65,12 @@ def markdown(results: dict[str, Any]) -> str:
     lines += [
         "",
         "Size and memory (MiB; steady = RSS between refreshes over the last 10 of N refreshes, "
-        "growth = steady - RSS after refreshes 5-15):",
+        "growth = steady - RSS between refreshes 20-30; range = min..max RSS between refreshes "
+        "after refresh 10):",
         "",
         "| size | text MB | gzip KB | RSS steady | RSS peak | peak with 10 scrapers "
-        "| growth over N | N | collect-on-scrape peak |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| growth over N | range | N | collect-on-scrape peak |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, r in results["sizes"].items():
         a, b = r["exporter"]["scrape_phase"], r["exporter"]["refresh_phase"]
@@ -77,7 +78,9 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(
             f"| {label} | {a['plain_bytes'] / 1e6:.2f} | {a['gzip_bytes'] / 1e3:.0f} "
             f"| {rss['steady']:.0f} | {rss['peak']:.0f} | {a['peak_rss_mib_with_scrapers']:.0f} "
-            f"| {rss['growth']:+.1f} | {b['refreshes']} "
+            f"| {rss['growth']:+.1f} "
+            f"| {rss['min_after_warmup']:.0f}..{rss['max_between_refreshes']:.0f} "
+            f"| {b['refreshes']} "
             f"| {r['collect_on_scrape']['peak_rss_mib']:.0f} |"
         )
     return "\n".join(lines) + "\n"
