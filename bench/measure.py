@@ -87,7 +87,11 @@ def _get(url: str, gzip: bool) -> bytes:
 
 
 def exporter_scrapes(
-    bootstrap: str, floor_s: float, log_dir: Path, options: tuple[str, ...] = ()
+    bootstrap: str,
+    floor_s: float,
+    log_dir: Path,
+    options: tuple[str, ...] = (),
+    modes: tuple[tuple[int, bool], ...] = SCRAPE_MODES,
 ) -> dict[str, Any]:
     """Phase A: scrape latency with 1 and 10 scrapers, plain and gzip, during/between refreshes.
 
@@ -106,7 +110,7 @@ def exporter_scrapes(
             "gzip_bytes": len(_get(daemon.url + "/metrics", True)),
         }
         collected: dict[str, list[Scrape]] = {}
-        for scrapers, gzip in SCRAPE_MODES:
+        for scrapers, gzip in modes:
             scrapes = asyncio.run(
                 scrape_for(
                     daemon.url + "/metrics",

@@ -59,7 +59,11 @@ def markdown(results: dict[str, Any]) -> str:
     for label, r in results["sizes"].items():
         s = r["exporter"]["scrape_phase"]["scrapes"]
         c = r["collect_on_scrape"]["scrapes"]
-        cells = [f"{_pair(s[k]['between'])} \\| {_pair(s[k]['during'])}" for k in s]
+        keys = ("1x plain", "1x gzip", "10x plain", "10x gzip")
+        cells = [
+            f"{_pair(s[k]['between'])} \\| {_pair(s[k]['during'])}" if k in s else "not run"
+            for k in keys
+        ]
         refs = [_pair(c.get(k, {})) for k in ("1x plain", "1x gzip", "10x gzip")]
         lines.append(f"| {label} | " + " | ".join(cells + refs) + " |")
     lines += [
