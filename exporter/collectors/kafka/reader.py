@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
@@ -30,8 +31,9 @@ T = TypeVar("T")
 DESCRIBE_BATCH = 100
 RESCAN_EVERY = 10
 """Where OffsetFetch must name partitions (the broker refuses a null topic list), a known group is
-asked only for the topics it had commits on; every RESCAN_EVERY reads, whenever the set of topics
-changes, and for new groups, it is asked for every partition of every topic."""
+asked only for the topics it had commits on, and for every partition of every topic once every
+RESCAN_EVERY reads; the groups take turns (by a hash of the name), so no read rescans them all.
+New groups are asked for everything at once."""
 
 
 class ClusterReader:
@@ -49,7 +51,6 @@ class ClusterReader:
         self._previous: dict[str, GroupInfo] = {}
         self._group_topics: dict[str, frozenset[str]] = {}
         """Topics each group had commits on at the last read (for explicit OffsetFetch)."""
-        self._topics_seen: frozenset[str] = frozenset()
         self._reads = 0
 
     async def read(self) -> ClusterState:
@@ -66,7 +67,6 @@ class ClusterReader:
             group: frozenset(topic for topic, _ in info.offsets)
             for group, info in state.groups.items()
         }
-        self._topics_seen = frozenset(state.topics)
         self._reads += 1
         if log.isEnabledFor(logging.DEBUG):
             sent = dict(sorted((self.requests - before).items()))
@@ -224,9 +224,10 @@ class ClusterReader:
             for i in range(0, len(groups), size)
         ]
         explicit = {topic: sorted(parts) for topic, parts in topics.items()}
-        rescan = self._reads % RESCAN_EVERY == 0 or frozenset(topics) != self._topics_seen
+        turn = self._reads % RESCAN_EVERY
 
         def asked(group: str) -> dict[str, list[int]]:
+            rescan = zlib.crc32(group.encode()) % RESCAN_EVERY == turn
             known = None if rescan else self._group_topics.get(group)
             only = {t: explicit[t] for t in known or () if t in explicit}
             return only or explicit
