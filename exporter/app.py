@@ -12,6 +12,7 @@ from contextlib import AsyncExitStack
 
 from aiohttp import web
 
+from exporter.collector_thread import CollectorThread
 from exporter.config import AppConfig, parse_listen
 from exporter.exposition import Exposition
 from exporter.http import Endpoints
@@ -52,7 +53,8 @@ async def serve(
     store = SnapshotStore()
     exposition = Exposition(store, counters)
     async with AsyncExitStack() as stack:
-        scheduler = await stack.enter_async_context(Scheduler(exposition.publish))
+        thread = stack.enter_context(CollectorThread())
+        scheduler = await stack.enter_async_context(Scheduler(exposition.publish, thread))
         expiry = asyncio.create_task(exposition.expire_stale(), name="expire-stale")
         stack.push_async_callback(_cancel, expiry)
         runtime = Runtime(store, exposition, scheduler)

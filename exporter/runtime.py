@@ -19,7 +19,6 @@ from exporter.scheduler import Scheduler
 from exporter.snapshot import CollectorStatus, SnapshotStore
 
 log = logging.getLogger(__name__)
-CLOSE_GRACE = 3.0
 
 
 @dataclass(frozen=True)
@@ -51,14 +50,6 @@ def status_of(collector: Collector) -> CollectorStatus:
         stale_after=cfg.stale_after_s,
         health_when_failing=collector.health_when_failing,
     )
-
-
-async def close_collector(collector: Collector) -> None:
-    """Close one collector's clients; a failure is logged, never raised."""
-    try:
-        await asyncio.wait_for(collector.close(), CLOSE_GRACE)
-    except Exception as exc:  # noqa: BLE001 - stopping goes on whatever one client does
-        log.warning("collector %s: close failed: %r", collector.name, exc)
 
 
 class Runtime:
@@ -102,21 +93,20 @@ class Runtime:
                 del self._running[collector.name]
             if going:
                 await self._exposition.rebuild()
-                await asyncio.gather(*(close_collector(c) for c in going))
+                await asyncio.gather(*(self._scheduler.close(c) for c in going))
             for collector in fresh:
                 self._running[collector.name] = collector
                 self._store.register(status_of(collector))
                 self._scheduler.start(collector)
             return changes
 
-    @staticmethod
-    async def _build(entries: Sequence[CollectorConfig]) -> list[Collector]:
+    async def _build(self, entries: Sequence[CollectorConfig]) -> list[Collector]:
         built: list[Collector] = []
         try:
             for entry in entries:
                 built.append(build_collector(entry))
         except Exception:
-            await asyncio.gather(*(close_collector(c) for c in built))
+            await asyncio.gather(*(self._scheduler.close(c) for c in built))
             raise
         return built
 
@@ -128,4 +118,4 @@ class Runtime:
             for collector in going:
                 await self._scheduler.stop(collector.name)
             self._running.clear()
-            await asyncio.gather(*(close_collector(c) for c in going))
+            await asyncio.gather(*(self._scheduler.close(c) for c in going))

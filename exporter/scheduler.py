@@ -2,7 +2,8 @@
 
 A refresh is `fetch()` (I/O, bounded by the timeout) followed by `to_metrics()` and rendering in a
 worker thread. Any exception or timeout becomes a failed snapshot; it never leaves the loop, so
-one collector cannot affect another or the server.
+one collector cannot affect another or the server. Refreshes and `close()` run on the collector
+loop (`CollectorThread`); snapshots are published on the serving loop.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from exporter.collector_thread import CollectorThread
 from exporter.collectors.base import Collector, Health
 from exporter.rendering import RenderedFamily, render_families
 from exporter.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 Publish = Callable[[Snapshot], Awaitable[None]]
+CLOSE_GRACE = 3.0
 
 
 def _convert(
@@ -68,12 +71,12 @@ async def refresh_once(collector: Collector) -> Snapshot:
     )
 
 
-async def run_forever(collector: Collector, publish: Publish) -> None:
-    """Refresh `collector` now and then every interval until cancelled."""
+async def run_forever(collector: Collector, publish: Publish, thread: CollectorThread) -> None:
+    """Refresh `collector` (on the collector loop) now and then every interval until cancelled."""
     interval = collector.config.interval_s
     while True:
         started = time.monotonic()
-        snapshot = await refresh_once(collector)
+        snapshot = await thread.run(refresh_once(collector))
         await publish(snapshot)
         if snapshot.ok and log.isEnabledFor(logging.DEBUG):
             timings = {k: round(v, 6) for k, v in snapshot.timings.items()}
@@ -96,14 +99,15 @@ async def run_forever(collector: Collector, publish: Publish) -> None:
 class Scheduler:
     """Owns the refresh tasks; an async context manager that cancels them on exit."""
 
-    def __init__(self, publish: Publish) -> None:
+    def __init__(self, publish: Publish, thread: CollectorThread) -> None:
         self._publish = publish
+        self._thread = thread
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     def start(self, collector: Collector) -> None:
         """Start the refresh loop of `collector`."""
         task = asyncio.create_task(
-            run_forever(collector, self._publish), name=f"refresh:{collector.name}"
+            run_forever(collector, self._publish, self._thread), name=f"refresh:{collector.name}"
         )
         self._tasks[collector.name] = task
         task.add_done_callback(self._report_crash)
@@ -114,6 +118,13 @@ class Scheduler:
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+    async def close(self, collector: Collector) -> None:
+        """Close one collector's clients on the collector loop; failures are logged, not raised."""
+        try:
+            await asyncio.wait_for(self._thread.run(collector.close()), CLOSE_GRACE)
+        except Exception as exc:  # noqa: BLE001 - stopping goes on whatever one client does
+            log.warning("collector %s: close failed: %r", collector.name, exc)
 
     async def __aenter__(self) -> Scheduler:
         return self
