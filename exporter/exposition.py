@@ -31,26 +31,29 @@ class Page:
     """Rendered collector families of one moment.
 
     `chunks` are the snapshots' own rendered bytes in page order (shared, not copied: a scrape
-    joins them with its tail once); `gzip` is their compressed prefix, made once per page.
+    joins them with its tail once); `gzip` is their compressed prefix, made once per page. The
+    `openmetrics_*` pair is the same for OpenMetrics (the format Prometheus asks for first); it
+    shares the sample chunks and differs only in the family headers.
     """
 
     snapshots: tuple[Snapshot, ...] = ()
     chunks: tuple[bytes, ...] = field(init=False)
     gzip: GzipPrefix = field(init=False)
+    openmetrics_chunks: tuple[bytes, ...] = field(init=False)
+    openmetrics_gzip: GzipPrefix = field(init=False)
 
     def __post_init__(self) -> None:
         chunks = tuple(family_chunks(s.rendered for s in self.snapshots))
         object.__setattr__(self, "chunks", chunks)
         object.__setattr__(self, "gzip", GzipPrefix(chunks))
+        om_chunks = tuple(family_chunks((s.rendered for s in self.snapshots), openmetrics=True))
+        object.__setattr__(self, "openmetrics_chunks", om_chunks)
+        object.__setattr__(self, "openmetrics_gzip", GzipPrefix(om_chunks))
 
     @staticmethod
     def build(snapshots: Sequence[Snapshot]) -> Page:
         """Order the rendered families of `snapshots` and compress them (in a worker thread)."""
         return Page(tuple(snapshots))
-
-    def openmetrics_chunks(self) -> list[bytes]:
-        """The page with OpenMetrics headers, as chunks."""
-        return family_chunks((s.rendered for s in self.snapshots), openmetrics=True)
 
 
 class Exposition:
@@ -125,7 +128,13 @@ class Exposition:
         """The whole page gzipped; only the tail is compressed per call."""
         return self._page.gzip.with_tail(self._tail())
 
+    def _openmetrics_tail(self) -> bytes:
+        return join_families([self._tail_families()], openmetrics=True) + b"# EOF\n"
+
     def openmetrics(self) -> ChunksBody:
         """The whole page in the OpenMetrics format (streamed like `text()`)."""
-        tail = join_families([self._tail_families()], openmetrics=True)
-        return ChunksBody([*self._page.openmetrics_chunks(), tail, b"# EOF\n"])
+        return ChunksBody([*self._page.openmetrics_chunks, self._openmetrics_tail()])
+
+    def openmetrics_gzip(self) -> bytes:
+        """The whole OpenMetrics page gzipped; only the tail is compressed per call."""
+        return self._page.openmetrics_gzip.with_tail(self._openmetrics_tail())

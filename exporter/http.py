@@ -88,16 +88,16 @@ class Endpoints:
 
     async def metrics(self, request: web.Request) -> web.Response:
         """The current page, as text (gzip when accepted) or OpenMetrics when asked."""
-        if _wants_openmetrics(request):
-            body, content_type = self._exposition.openmetrics(), OPENMETRICS_CONTENT_TYPE
-        else:
-            body, content_type = None, TEXT_CONTENT_TYPE
-        headers = {"Content-Type": content_type, "Vary": "Accept-Encoding"}
-        if body is None and _wants_gzip(request):
+        openmetrics = _wants_openmetrics(request)
+        content_type = OPENMETRICS_CONTENT_TYPE if openmetrics else TEXT_CONTENT_TYPE
+        headers = {"Content-Type": content_type, "Vary": "Accept, Accept-Encoding"}
+        exposition = self._exposition
+        if _wants_gzip(request):
             headers["Content-Encoding"] = "gzip"
-            return web.Response(body=self._exposition.gzip(), headers=headers)
+            body = exposition.openmetrics_gzip() if openmetrics else exposition.gzip()
+            return web.Response(body=body, headers=headers)
         return web.Response(
-            body=body if body is not None else self._exposition.text(), headers=headers
+            body=exposition.openmetrics() if openmetrics else exposition.text(), headers=headers
         )
 
     async def reload(self, request: web.Request) -> web.Response:

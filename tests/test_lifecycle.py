@@ -57,6 +57,25 @@ collectors:
         assert "kafka_consumergroup_lag" in families
         assert families["kafka_health_exporter_collector_failures"].type == "counter"
 
+        # What Prometheus sends: OpenMetrics first, gzip accepted.
+        prometheus_accept = (
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+            "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+        )
+        status, body = exporter.get(
+            "/metrics", {"Accept": prometheus_accept, "Accept-Encoding": "gzip"}
+        )
+        assert status == 200
+        om_text = gzip.decompress(body).decode()
+        assert om_text.endswith("# EOF\n")
+        om = {f.name: f for f in parse_om(om_text)}
+        lag = [
+            s
+            for s in om["kafka_consumergroup_lag"].samples
+            if s.labels.get("consumergroup") == group
+        ]
+        assert [(s.labels["partition"], s.value) for s in lag] == [("0", 1.0)]
+
         status, index = exporter.get("/")
         assert status == 200 and b'href="metrics"' in index
         # health: no collector has health: true -> 200; scoping judges the named one; unknown -> 404
