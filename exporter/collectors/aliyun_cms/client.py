@@ -1,23 +1,22 @@
 """One DescribeMetricList call through the official SDK, with its failures turned into CmsError.
 
 The SDK (`alibabacloud-cms20190101`) is synchronous: `describe_page` blocks and is meant to run in
-a worker thread. The SDK's own retries are off; the pager retries with its own deadline.
+a worker thread. The SDK's own retries are off; the pager retries with its own deadline. It is
+imported when the first client is built (about 27 MB), so daemons without this kind never load it.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-from alibabacloud_cms20190101.client import Client
-from alibabacloud_cms20190101.models import DescribeMetricListRequest
-from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
-from alibabacloud_tea_openapi.utils_models import Config
-from darabonba.runtime import RuntimeOptions
-from Tea.exceptions import TeaException
+from typing import TYPE_CHECKING
 
 from exporter import __version__
 from exporter.collectors.aliyun_cms.config import NAMESPACE, PERIOD_S, AliyunCmsConfig
+
+if TYPE_CHECKING:
+    from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
+    from Tea.exceptions import TeaException
 
 _ERRNO_REASON = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
 
@@ -83,6 +82,9 @@ class CmsClient:
     """The SDK client for one collector, configured from its endpoint and keys."""
 
     def __init__(self, config: AliyunCmsConfig) -> None:
+        from alibabacloud_cms20190101.client import Client
+        from alibabacloud_tea_openapi.utils_models import Config
+
         self.endpoint = f"{config.api_protocol}://{config.api_endpoint}"
         self._sdk = Client(
             Config(
@@ -97,6 +99,11 @@ class CmsClient:
 
     def describe_page(self, request: PageRequest, timeout_s: float) -> Page:
         """Make one call, waiting at most `timeout_s` for the answer. Raises CmsError."""
+        from alibabacloud_cms20190101.models import DescribeMetricListRequest
+        from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
+        from darabonba.runtime import RuntimeOptions
+        from Tea.exceptions import TeaException
+
         sdk_request = DescribeMetricListRequest(
             namespace=NAMESPACE,
             metric_name=request.metric,
