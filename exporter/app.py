@@ -54,6 +54,7 @@ async def serve(
     exposition = Exposition(store, counters)
     async with AsyncExitStack() as stack:
         thread = stack.enter_context(CollectorThread())
+        counters.collector_tasks = thread.task_count
         scheduler = await stack.enter_async_context(Scheduler(exposition.publish, thread))
         expiry = asyncio.create_task(exposition.expire_stale(), name="expire-stale")
         stack.push_async_callback(_cancel, expiry)

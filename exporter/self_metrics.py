@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -76,7 +77,8 @@ RELOADS = MetricSpec(
 LOOP_TASKS = MetricSpec(
     "kafka_health_exporter_event_loop_tasks",
     "gauge",
-    "asyncio tasks alive in the exporter's event loop (a leak shows as growth).",
+    "asyncio tasks alive in the exporter's event loops, serving and collectors (a leak shows as"
+    " growth).",
     (),
 )
 
@@ -102,6 +104,8 @@ class DaemonCounters:
     reloads: Counter[str] = field(default_factory=Counter)
     last_reload_successful: bool = True
     last_reload_success_time: float = field(default_factory=time.time)
+    collector_tasks: Callable[[], int] = lambda: 0
+    """Counts the tasks of the collector loop (set once that loop exists)."""
 
     def reload_succeeded(self) -> None:
         """Record a successful reload."""
@@ -128,7 +132,7 @@ class DaemonCounters:
         when.add([], self.last_reload_success_time)
         tasks = LOOP_TASKS.family()
         with contextlib.suppress(RuntimeError):  # rendered outside the loop (tests)
-            tasks.add([], len(asyncio.all_tasks()))
+            tasks.add([], len(asyncio.all_tasks()) + self.collector_tasks())
         return [f.build() for f in (auth, reloads, ok, when, tasks)]
 
 
