@@ -48,12 +48,26 @@ def _wants_openmetrics(request: web.Request) -> bool:
     return "application/openmetrics-text" in request.headers.get("Accept", "")
 
 
+def accepts_gzip(header: str) -> bool:
+    """True when an Accept-Encoding header accepts gzip with a q-value above 0."""
+    for part in header.split(","):
+        coding, *params = (p.strip() for p in part.split(";"))
+        if coding.lower() != "gzip":
+            continue
+        q = 1.0
+        for param in params:
+            name, _, raw = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(raw)
+                except ValueError:
+                    q = 0.0
+        return q > 0
+    return False
+
+
 def _wants_gzip(request: web.Request) -> bool:
-    encodings = request.headers.get("Accept-Encoding", "")
-    return any(
-        part.split(";")[0].strip() == "gzip" and "q=0" not in part.replace(" ", "")
-        for part in encodings.split(",")
-    )
+    return accepts_gzip(request.headers.get("Accept-Encoding", ""))
 
 
 class Endpoints:

@@ -191,3 +191,15 @@ async def test_chunks_body_streams_the_exact_page() -> None:
         assert ChunksBody(chunks).decode("latin-1") == b"".join(chunks).decode("latin-1")
     finally:
         await runner.cleanup()
+
+
+def test_accept_encoding_q_values() -> None:
+    from exporter.http import accepts_gzip
+
+    assert accepts_gzip("gzip")
+    assert accepts_gzip("identity, gzip;q=0.5")
+    assert accepts_gzip("GZIP; q=0.8")
+    assert not accepts_gzip("gzip;q=0")
+    assert not accepts_gzip("gzip; q=0.0")
+    assert not accepts_gzip("deflate, br")
+    assert not accepts_gzip("")
