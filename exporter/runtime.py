@@ -101,10 +101,12 @@ class Runtime:
             return changes
 
     async def _build(self, entries: Sequence[CollectorConfig]) -> list[Collector]:
+        """Build collectors in a worker thread: a kind may import a large SDK on first use, which
+        on a reload would otherwise stall the serving loop."""
         built: list[Collector] = []
         try:
             for entry in entries:
-                built.append(build_collector(entry))
+                built.append(await asyncio.to_thread(build_collector, entry))
         except Exception:
             await asyncio.gather(*(self._scheduler.close(c) for c in built))
             raise
