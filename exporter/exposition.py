@@ -31,29 +31,43 @@ class Page:
     """Rendered collector families of one moment.
 
     `chunks` are the snapshots' own rendered bytes in page order (shared, not copied: a scrape
-    joins them with its tail once); `gzip` is their compressed prefix, made once per page. The
-    `openmetrics_*` pair is the same for OpenMetrics (the format Prometheus asks for first); it
-    shares the sample chunks and differs only in the family headers.
+    joins them with its tail once); `openmetrics_chunks` the same with OpenMetrics headers (the
+    format Prometheus asks for first; the sample chunks are shared). `gzip` holds compressed
+    prefixes by format, made once per page for the formats scrapers asked gzipped before, and
+    on first demand for another.
     """
 
     snapshots: tuple[Snapshot, ...] = ()
     chunks: tuple[bytes, ...] = field(init=False)
-    gzip: GzipPrefix = field(init=False)
     openmetrics_chunks: tuple[bytes, ...] = field(init=False)
-    openmetrics_gzip: GzipPrefix = field(init=False)
+    gzip: dict[str, GzipPrefix] = field(init=False)
 
     def __post_init__(self) -> None:
         chunks = tuple(family_chunks(s.rendered for s in self.snapshots))
-        object.__setattr__(self, "chunks", chunks)
-        object.__setattr__(self, "gzip", GzipPrefix(chunks))
         om_chunks = tuple(family_chunks((s.rendered for s in self.snapshots), openmetrics=True))
+        object.__setattr__(self, "chunks", chunks)
         object.__setattr__(self, "openmetrics_chunks", om_chunks)
-        object.__setattr__(self, "openmetrics_gzip", GzipPrefix(om_chunks))
+        object.__setattr__(self, "gzip", {})
+
+    def chunks_of(self, fmt: str) -> tuple[bytes, ...]:
+        """The page's chunks in `fmt` ("text" or "openmetrics")."""
+        return self.openmetrics_chunks if fmt == "openmetrics" else self.chunks
+
+    def compress(self, fmt: str) -> GzipPrefix:
+        """The gzip prefix of `fmt`, made now if not made yet (CPU-heavy: call off the loop)."""
+        prefix = self.gzip.get(fmt)
+        if prefix is None:
+            prefix = self.gzip[fmt] = GzipPrefix(self.chunks_of(fmt))
+        return prefix
 
     @staticmethod
-    def build(snapshots: Sequence[Snapshot]) -> Page:
-        """Order the rendered families of `snapshots` and compress them (in a worker thread)."""
-        return Page(tuple(snapshots))
+    def build(snapshots: Sequence[Snapshot], gzip_formats: frozenset[str] = frozenset()) -> Page:
+        """Order the rendered families of `snapshots` and compress them for `gzip_formats`
+        (in a worker thread)."""
+        page = Page(tuple(snapshots))
+        for fmt in gzip_formats:
+            page.compress(fmt)
+        return page
 
 
 class Exposition:
@@ -63,6 +77,7 @@ class Exposition:
         self._store = store
         self._daemon = daemon
         self._page = Page()
+        self._gzip_formats: set[str] = set()
         self._lock = asyncio.Lock()
         self._trim_heap = heap_trimmer()
         self._stale_check = asyncio.Event()
@@ -80,7 +95,7 @@ class Exposition:
                     visible.append(snapshot)
                 elif (current := status.visible(now)) is not None:
                     visible.append(current)
-            page = await asyncio.to_thread(Page.build, visible)
+            page = await asyncio.to_thread(Page.build, visible, frozenset(self._gzip_formats))
             self._store.record(snapshot)
             self._page = page
             self._stale_check.set()
@@ -92,7 +107,8 @@ class Exposition:
         async with self._lock:
             now = time.monotonic()
             visible = [s for status in self._store.statuses() if (s := status.visible(now))]
-            self._page = await asyncio.to_thread(Page.build, visible)
+            formats = frozenset(self._gzip_formats)
+            self._page = await asyncio.to_thread(Page.build, visible, formats)
 
     async def expire_stale(self, clock: Callable[[], float] = time.monotonic) -> None:
         """Run forever: rebuild the page whenever a shown snapshot reaches its `stale_after`."""
@@ -124,9 +140,19 @@ class Exposition:
         """The whole page in the text format (streamed from the shared page chunks)."""
         return ChunksBody([*self._page.chunks, self._tail()])
 
-    def gzip(self) -> bytes:
-        """The whole page gzipped; only the tail is compressed per call."""
-        return self._page.gzip.with_tail(self._tail())
+    async def gzip(self, openmetrics: bool = False) -> bytes:
+        """The whole page gzipped, as text or OpenMetrics; only the tail is compressed per call.
+
+        The first gzip request of a format compresses the page in a worker thread; from then on
+        each new page is compressed in that format once, when it is built.
+        """
+        fmt = "openmetrics" if openmetrics else "text"
+        page = self._page
+        prefix = page.gzip.get(fmt)
+        if prefix is None:
+            self._gzip_formats.add(fmt)
+            prefix = await asyncio.to_thread(page.compress, fmt)
+        return prefix.with_tail(self._openmetrics_tail() if openmetrics else self._tail())
 
     def _openmetrics_tail(self) -> bytes:
         return join_families([self._tail_families()], openmetrics=True) + b"# EOF\n"
@@ -134,7 +160,3 @@ class Exposition:
     def openmetrics(self) -> ChunksBody:
         """The whole page in the OpenMetrics format (streamed like `text()`)."""
         return ChunksBody([*self._page.openmetrics_chunks, self._openmetrics_tail()])
-
-    def openmetrics_gzip(self) -> bytes:
-        """The whole OpenMetrics page gzipped; only the tail is compressed per call."""
-        return self._page.openmetrics_gzip.with_tail(self._openmetrics_tail())

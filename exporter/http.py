@@ -108,7 +108,7 @@ class Endpoints:
         exposition = self._exposition
         if _wants_gzip(request):
             headers["Content-Encoding"] = "gzip"
-            body = exposition.openmetrics_gzip() if openmetrics else exposition.gzip()
+            body = await exposition.gzip(openmetrics)
             return web.Response(body=body, headers=headers)
         return web.Response(
             body=exposition.openmetrics() if openmetrics else exposition.text(), headers=headers
