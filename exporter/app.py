@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from contextlib import AsyncExitStack
 
 from aiohttp import web
@@ -25,6 +26,9 @@ from exporter.web_auth import WebGuard
 from exporter.web_config import NO_WEB_CONFIG, WebSettings
 
 log = logging.getLogger(__name__)
+GIL_SWITCH_INTERVAL = 0.001
+"""Seconds a thread may hold the GIL while another waits (Python's default is 0.005): shorter
+turns keep the serving loop responsive while the collector loop decodes and renders."""
 
 
 async def serve(
@@ -43,6 +47,7 @@ async def serve(
     of `server.web_config_file`.
     """
     stop = stop or asyncio.Event()
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
