@@ -19,7 +19,7 @@ from exporter.exposition import Exposition
 from exporter.http import Endpoints
 from exporter.reload import Reloader
 from exporter.runtime import Runtime
-from exporter.scheduler import Scheduler
+from exporter.scheduler import Scheduler, cancel_and_wait
 from exporter.self_metrics import DaemonCounters
 from exporter.snapshot import SnapshotStore
 from exporter.web_auth import WebGuard
@@ -62,7 +62,7 @@ async def serve(
         counters.collector_tasks = thread.task_count
         scheduler = await stack.enter_async_context(Scheduler(exposition.publish, thread))
         expiry = asyncio.create_task(exposition.expire_stale(), name="expire-stale")
-        stack.push_async_callback(_cancel, expiry)
+        stack.push_async_callback(cancel_and_wait, expiry)
         runtime = Runtime(store, exposition, scheduler)
         stack.push_async_callback(runtime.close)
         await runtime.apply(config.collectors)
@@ -104,8 +104,3 @@ def _log_start(host: str, port: int, collectors: int, settings: WebSettings) -> 
     http = settings.file.http_server_config
     if settings.ssl_context is not None and http.http2 and "http2" in http.model_fields_set:
         log.info("http_server_config.http2 is ignored: the server speaks HTTP/1.1")
-
-
-async def _cancel(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)

@@ -10,10 +10,10 @@ import sys
 from collections.abc import Callable, Sequence
 
 from exporter import __version__
-from exporter.config import ConfigError, load_config, parse_listen
+from exporter.config import AppConfig, ConfigError, load_config, parse_listen
 from exporter.probe import add_probe_arguments, run_probe
 from exporter.reload import load_web_for
-from exporter.web_config import NO_WEB_CONFIG
+from exporter.web_config import NO_WEB_CONFIG, WebSettings
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 log = logging.getLogger("exporter")
@@ -99,17 +99,25 @@ def _print_config_error(error: ConfigError) -> None:
         print(f"  {error.source}: {problem}", file=sys.stderr)
 
 
+def _load(args: argparse.Namespace) -> tuple[AppConfig, WebSettings] | None:
+    """The config and web config named by `args`, or None after printing every problem."""
+    try:
+        config = load_config(args.config)
+        return config, load_web_for(config, args.web_config_file)
+    except ConfigError as error:
+        _print_config_error(error)
+        return None
+
+
 def _run(args: argparse.Namespace) -> int:
     from exporter.app import serve
     from exporter.logs import setup_logging
 
     setup_logging(args.log_level, args.log_format)
-    try:
-        config = load_config(args.config)
-        web_settings = load_web_for(config, args.web_config_file)
-    except ConfigError as error:
-        _print_config_error(error)
+    loaded = _load(args)
+    if loaded is None:
         return 1
+    config, web_settings = loaded
     asyncio.run(
         serve(
             config,
@@ -123,12 +131,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-        web_settings = load_web_for(config, args.web_config_file)
-    except ConfigError as error:
-        _print_config_error(error)
+    loaded = _load(args)
+    if loaded is None:
         return 1
+    config, web_settings = loaded
     print(
         f"{args.config}: OK, {len(config.collectors)} collector(s), listen {config.server.listen}"
     )

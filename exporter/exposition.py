@@ -85,16 +85,21 @@ class Exposition:
         ProcessCollector(registry=self._process)
         PlatformCollector(registry=self._process)
 
+    def _visible(self, newest: Snapshot | None = None) -> list[Snapshot]:
+        """The snapshots a page shows now, `newest` in place of its collector's current one."""
+        now = time.monotonic()
+        shown = []
+        for status in self._store.statuses():
+            if newest is not None and status.name == newest.collector:
+                shown.append(newest)
+            elif (current := status.visible(now)) is not None:
+                shown.append(current)
+        return shown
+
     async def publish(self, snapshot: Snapshot) -> None:
         """Record `snapshot` and swap in a page that shows it, atomically for readers."""
         async with self._lock:
-            now = time.monotonic()
-            visible = []
-            for status in self._store.statuses():
-                if status.name == snapshot.collector and snapshot.ok:
-                    visible.append(snapshot)
-                elif (current := status.visible(now)) is not None:
-                    visible.append(current)
+            visible = self._visible(snapshot if snapshot.ok else None)
             page = await asyncio.to_thread(Page.build, visible, frozenset(self._gzip_formats))
             self._store.record(snapshot)
             self._page = page
@@ -105,8 +110,7 @@ class Exposition:
     async def rebuild(self) -> None:
         """Rebuild the page from the store (after staleness or a removed collector)."""
         async with self._lock:
-            now = time.monotonic()
-            visible = [s for status in self._store.statuses() if (s := status.visible(now))]
+            visible = self._visible()
             formats = frozenset(self._gzip_formats)
             self._page = await asyncio.to_thread(Page.build, visible, formats)
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from exporter.config import AppConfig, ConfigError, load_config
 from exporter.runtime import Changes, Runtime
+from exporter.scheduler import cancel_and_wait
 from exporter.self_metrics import DaemonCounters
 from exporter.web_auth import WebGuard
 from exporter.web_config import NO_WEB_CONFIG, WebSettings
@@ -89,9 +90,7 @@ class Reloader:
 
     async def cancel_pending(self) -> None:
         """Cancel background reloads (at shutdown, before the collectors close)."""
-        for task in list(self._background):
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await cancel_and_wait(*self._background)
 
     async def reload(self) -> ReloadOutcome:
         """Re-read, validate and apply the config; never raises for a bad file."""

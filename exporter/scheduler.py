@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from exporter.collector_thread import CollectorThread
 from exporter.collectors.base import Collector, Health
@@ -71,6 +72,13 @@ async def refresh_once(collector: Collector) -> Snapshot:
     )
 
 
+async def cancel_and_wait(*tasks: asyncio.Task[Any]) -> None:
+    """Cancel `tasks` and wait until each has ended, whatever it raised."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def run_forever(collector: Collector, publish: Publish, thread: CollectorThread) -> None:
     """Refresh `collector` (on the collector loop) now and then every interval until cancelled."""
     interval = collector.config.interval_s
@@ -116,8 +124,7 @@ class Scheduler:
         """Cancel one collector's loop and wait for it."""
         task = self._tasks.pop(name, None)
         if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await cancel_and_wait(task)
 
     async def close(self, collector: Collector) -> None:
         """Close one collector's clients on the collector loop; failures are logged, not raised."""
