@@ -47,7 +47,7 @@ class Family(Metric):
         spec: MetricSpec,
         const_names: tuple[str, ...],
         const_values: tuple[str, ...],
-        rows: list[Sequence[str]],
+        rows: list[tuple[str, ...]],
         values: list[float],
     ) -> None:
         super().__init__(spec.name, spec.help, spec.type)
@@ -84,12 +84,12 @@ class FamilyBuilder:
         const_names = tuple(k for k in const_labels if k not in spec.labels)
         self._const_names = const_names
         self._const_values = tuple(const_labels[k] for k in const_names)
-        self._rows: list[Sequence[str]] = []
+        self._rows: list[tuple[str, ...]] = []
         self._values: list[float] = []
 
     def add(self, label_values: Sequence[str], value: float) -> None:
         """Add one sample."""
-        self._rows.append(label_values)
+        self._rows.append(tuple(label_values))  # a tuple is kept as it is
         self._values.append(value)
 
     def build(self) -> Family:

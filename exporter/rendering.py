@@ -5,8 +5,9 @@ headers, to its OpenMetrics writer) for the same families. Rendering per family 
 merge families of several collectors without re-rendering them.
 
 Our own `Family` (row storage) takes a fast path: each distinct label value is escaped once into a
-`name="value"` fragment shared by every family of the refresh, and each line is one `str.format`
-of a per-family template whose label order is sorted once. Other `Metric`s (process metrics,
+`name="value"` fragment shared by every family of the refresh, each distinct row's label block
+(`{a="x",b="y"}`, names sorted) is built once and shared by the families with the same labels,
+and each line is the family name, the block and the value. Other `Metric`s (process metrics,
 foreign collectors) go through a general path with the same output rules.
 """
 
@@ -70,6 +71,8 @@ class _Fragments(dict[str, str]):
 
 Fragments = dict[str, _Fragments]
 """Label name -> fragment cache, shared by the families of one rendering."""
+Blocks = dict[str, dict[tuple[str, ...], str]]
+"""Block template -> (row -> label block), shared by the families of one rendering."""
 
 
 def _escape_help(text: str) -> str:
@@ -83,9 +86,16 @@ def _escape_label(text: str) -> str:
 
 
 def value_text(value: float) -> str:
-    """`floatToGoString`, with a shortcut for the common small integers (same output)."""
-    if type(value) is int and -1_000_000_000_000_000 < value < 1_000_000:
-        return f"{value}.0"
+    """`floatToGoString`, with shortcuts for the common integers and floats (same output)."""
+    if type(value) is int:
+        if -1_000_000_000_000_000 < value < 1_000_000:
+            return f"{value}.0"
+        if 0 < value < 1_000_000_000_000_000:
+            # repr(float) has 7+ digits before the point: prometheus_client writes d.ddde+0N.
+            digits = str(value)
+            return f"{(digits[0] + '.' + digits[1:]).rstrip('0.')}e+0{len(digits) - 1}"
+    elif type(value) is float and -1e300 < value < 1_000_000:
+        return repr(value)
     return floatToGoString(value)
 
 
@@ -104,9 +114,9 @@ def _headers(metric: Metric) -> tuple[str, bytes, bytes]:
     return name, header.encode(), om.encode()
 
 
-def _row_template(family: Family, fragments: Fragments) -> tuple[str, list[_Fragments]]:
-    """`str.format` template of one line (label values as {0}..{n-1}, value as {n}) and the
-    fragment caches of the row positions."""
+def _block_template(family: Family, fragments: Fragments) -> tuple[str, list[_Fragments]]:
+    """`str.format` template of one row's label block (`{a="x",b="y"}`, label values as
+    {0}..{n-1}, names sorted) and the fragment caches of the row positions."""
     names = family.label_names
     width = len(family.spec.labels)
     parts = []
@@ -117,23 +127,29 @@ def _row_template(family: Family, fragments: Fragments) -> tuple[str, list[_Frag
             const = f'{names[index]}="{_escape_label(family.const_values[index - width])}"'
             parts.append(const.replace("{", "{{").replace("}", "}}"))
     caches = [fragments.setdefault(n, _Fragments(n)) for n in names[:width]]
-    if not parts:
-        return f"{family.sample_name} {{{width}}}\n", caches
-    return f"{family.sample_name}{{{{{','.join(parts)}}}}} {{{width}}}\n", caches
+    return ("{{" + ",".join(parts) + "}}" if parts else ""), caches
 
 
-def _family_lines(family: Family, fragments: Fragments) -> bytes:
-    """Sample lines, encoded batch by batch so no list of every line's string is ever alive."""
-    template, caches = _row_template(family, fragments)
-    line = template.format
+def _family_lines(family: Family, fragments: Fragments, blocks: Blocks) -> bytes:
+    """Sample lines, encoded batch by batch so no list of every line's string is ever alive.
+
+    Each row's label block is built once per rendering and shared by the families with the same
+    labels (lag, committed offset and lag in seconds of one group-partition)."""
+    template, caches = _block_template(family, fragments)
+    known = blocks.setdefault(template, {})
+    block = template.format
+    prefix = family.sample_name
     rows, values = family.rows, family.values
     encoded = []
     for start in range(0, len(values), _BATCH):
+        texts = []
         batch = zip(rows[start : start + _BATCH], values[start : start + _BATCH], strict=True)
-        text = "".join(
-            [line(*map(getitem, caches, row), value_text(value)) for row, value in batch]
-        )
-        encoded.append(text.encode())
+        for row, value in batch:
+            labels = known.get(row)
+            if labels is None:
+                labels = known[row] = block(*map(getitem, caches, row))
+            texts.append(f"{prefix}{labels} {value_text(value)}\n")
+        encoded.append("".join(texts).encode())
     return b"".join(encoded)
 
 
@@ -179,11 +195,17 @@ def _general_lines(metric: Metric) -> tuple[str, str | None]:
     return text, "".join(_om_line(s) for s in samples)
 
 
-def render_family(metric: Metric, fragments: Fragments | None = None) -> RenderedFamily:
+def render_family(
+    metric: Metric, fragments: Fragments | None = None, blocks: Blocks | None = None
+) -> RenderedFamily:
     """Render one family like `generate_latest` does (and keep its OpenMetrics headers)."""
     name, header, om_header = _headers(metric)
     if isinstance(metric, Family):
-        lines = _family_lines(metric, fragments if fragments is not None else {})
+        lines = _family_lines(
+            metric,
+            fragments if fragments is not None else {},
+            blocks if blocks is not None else {},
+        )
         return RenderedFamily(name, header, lines, om_header)
     text, om = _general_lines(metric)
     om_bytes = None if om is None else om.encode()
@@ -193,7 +215,8 @@ def render_family(metric: Metric, fragments: Fragments | None = None) -> Rendere
 def render_families(metrics: Iterable[Metric]) -> tuple[RenderedFamily, ...]:
     """Render every family; label fragments are shared between them."""
     fragments: Fragments = {}
-    return tuple(render_family(m, fragments) for m in metrics)
+    blocks: Blocks = {}
+    return tuple(render_family(m, fragments, blocks) for m in metrics)
 
 
 def family_chunks(

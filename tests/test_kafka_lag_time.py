@@ -7,8 +7,8 @@ import struct
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from exporter.collectors.kafka.evaluation import evaluate
-from exporter.collectors.kafka.history import History, Point, WatermarkTable
-from exporter.collectors.kafka.lag_status_config import StatusConfig, TimeLagConfig
+from exporter.collectors.kafka.history import History
+from exporter.collectors.kafka.lag_status_config import TimeLagConfig
 from exporter.collectors.kafka.lag_time import (
     estimate_lag_seconds,
     produce_rate,
@@ -16,6 +16,7 @@ from exporter.collectors.kafka.lag_time import (
 )
 from exporter.collectors.kafka.record_times import first_timestamp
 from exporter.collectors.kafka.state import ClusterState, GroupInfo, PartitionInfo
+from exporter.collectors.kafka.watermarks import Point, WatermarkTable
 
 
 def _watch(table: WatermarkTable, hwm_at, start: float, end: float, step: float) -> None:
@@ -67,7 +68,7 @@ def test_method_timestamp_uses_the_record_and_falls_back_to_the_estimate() -> No
             groups={"g": GroupInfo(1, offsets={("t", 0): 0, ("t", 1): 0})},
         )
         history.update(state, t, {("t", 0, 0): 3.5} if t else None)
-    result = evaluate(history, state, 10.0, TimeLagConfig(method="timestamp"), StatusConfig())
+    result = evaluate(history, state, 10.0, TimeLagConfig(method="timestamp"))
     # Partition 0 from its record (written at 3.5); partition 1 has none: estimated (hwm 0 -> 10
     # over 10 s: record 0 appended at t=1).
     assert result.lag_seconds == {("g", "t", 0): 6.5, ("g", "t", 1): 9.0}
@@ -151,7 +152,7 @@ def test_memory_bounded_over_thousands_of_refreshes() -> None:
             sizes.append(sum(len(t) for t in history.watermarks.values()))
     assert len(history.watermarks) == 100
     assert all(len(t) <= WatermarkTable.MAX_POINTS for t in history.watermarks.values())
-    assert all(len(w.observations()) == 10 for w in history.commits.values())
+    assert all(len(history.commits.observations(k)) == 10 for k in history.commits)
     assert len(history.commits) == 200
     assert len(history.record_times) == 1
     assert sizes[1] <= 100 * WatermarkTable.MAX_POINTS
@@ -180,8 +181,8 @@ def test_tables_of_vanished_topics_and_groups_are_dropped() -> None:
     history.update(ClusterState((), {"a": {0: PartitionInfo(0, newest=5)}}, only_a.groups), 3.0)
     assert set(history.commits) == {("h", "a", 0)}
     history.update(only_a, 4.0)  # the leader fails again: h's window stays, not observed
-    assert [o.time for o in history.commits[("h", "a", 0)].observations()] == [3.0]
-    result = evaluate(history, only_a, 4.0, TimeLagConfig(), StatusConfig(window=3))
+    assert history.commits.observations(("h", "a", 0)) == ((1, 4, 3.0),)
+    result = evaluate(history, only_a, 4.0, TimeLagConfig())
     assert result.lag_seconds == {} and result.statuses == {}
 
 

@@ -172,7 +172,7 @@ async def test_history_survives_failures_and_drops_deleted_topics(own_broker: Ta
             assert refresh.state.topics[kept][0].newest == count
         history = collector.history
         assert len(history.watermarks[(kept, 0)]) == 2
-        assert len(history.commits[(group, kept, 0)].observations()) == 2
+        assert len(history.commits.observations((group, kept, 0))) == 2
         # Committed offset 1 of 4: record 1 was appended between the two refreshes.
         assert refresh.evaluation.lag_seconds[(group, kept, 0)] > 0
 
@@ -183,7 +183,7 @@ async def test_history_survives_failures_and_drops_deleted_topics(own_broker: Ta
         assert set(history.commits) == {(group, kept, 0)}
         before = (
             history.watermarks[(kept, 0)].points(),
-            history.commits[(group, kept, 0)].observations(),
+            history.commits.observations((group, kept, 0)),
         )
 
         own_broker.stop()
@@ -191,7 +191,7 @@ async def test_history_survives_failures_and_drops_deleted_topics(own_broker: Ta
             await asyncio.wait_for(collector.fetch(), config.timeout_s)
         after = (
             history.watermarks[(kept, 0)].points(),
-            history.commits[(group, kept, 0)].observations(),
+            history.commits.observations((group, kept, 0)),
         )
         assert after == before
     finally:

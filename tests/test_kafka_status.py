@@ -2,25 +2,42 @@
 
 from __future__ import annotations
 
+import random
+
+from exporter.collectors.kafka.commit_windows import CommitWindows, Observation
 from exporter.collectors.kafka.evaluation import Evaluation, evaluate
 from exporter.collectors.kafka.evaluation_metrics import to_metrics
-from exporter.collectors.kafka.history import CommitWindow, History, Observation
-from exporter.collectors.kafka.lag_status_config import StatusConfig, TimeLagConfig
+from exporter.collectors.kafka.history import History
+from exporter.collectors.kafka.lag_status_config import TimeLagConfig
 from exporter.collectors.kafka.state import ClusterState, GroupInfo, PartitionInfo
-from exporter.collectors.kafka.status import Status, group_status, partition_status
+from exporter.collectors.kafka.status import (
+    Status,
+    group_status,
+    partition_status,
+    window_status,
+)
+
+
+def _windows(rows: list[tuple[int, int]], size: int | None = None) -> tuple[CommitWindows, int]:
+    """(offset, lag) per refresh, one second apart, through a real CommitWindows; its slot."""
+    windows = CommitWindows(size or len(rows))
+    slot = -1
+    for t, (offset, lag) in enumerate(rows):
+        slot = windows.observe("g", ("t", 0), offset, lag, float(t))
+    return windows, slot
 
 
 def _window(*rows: tuple[int, int]) -> tuple[Observation, ...]:
-    """(offset, lag) per refresh, one second apart, through a real CommitWindow."""
-    window = CommitWindow(len(rows))
-    for t, (offset, lag) in enumerate(rows):
-        window.observe(offset, lag, float(t))
-    return window.observations()
+    return _windows(list(rows))[0].observations(("g", "t", 0))
 
 
 def _status(rows: list[tuple[int, int]], members: int | None = 1, now: float | None = None):
-    window = _window(*rows)
-    return partition_status(window, len(rows), members, window[-1].time if now is None else now)
+    """The status by the reference rules over the window, checked equal to the fast path."""
+    windows, slot = _windows(rows)
+    at = float(len(rows) - 1) if now is None else now
+    reference = partition_status(windows.observations(("g", "t", 0)), len(rows), members, at)
+    assert window_status(windows.flags(slot), members, at) is reference
+    return reference
 
 
 def test_rule_1_zero_lag_now_or_anywhere_in_the_window_is_ok() -> None:
@@ -55,22 +72,45 @@ def test_rule_5_warn_when_offsets_move_but_lag_never_decreases() -> None:
 
 
 def test_partial_window_is_ok_and_counts_as_incomplete() -> None:
-    full = _window((1, 5), (1, 5), (1, 5))
-    partial = full[:2]
-    verdict = group_status({("t", 0): full, ("t", 1): partial}, 3, members=1, now=2.0)
-    assert verdict.partitions == {("t", 0): Status.STALL, ("t", 1): Status.OK}
+    windows, slot = _windows([(1, 5), (1, 5)], size=3)
+    assert window_status(windows.flags(slot), 1, 2.0) is Status.OK
+    assert not windows.flags(slot).full
+    verdict = group_status({("t", 0): Status.STALL, ("t", 1): Status.OK}, full=1)
     assert verdict.status is Status.STALL
     assert verdict.complete == 0.5
 
 
 def test_group_takes_the_worst_partition_in_burrows_order() -> None:
-    stall = _window((7, 1), (7, 2), (7, 3))
-    warn = _window((1, 5), (2, 6), (3, 7))
-    rewind = _window((9, 1), (8, 2), (8, 3))
-    assert group_status({("a", 0): warn, ("a", 1): stall}, 3, 1, 2.0).status is Status.STALL
-    verdict = group_status({("a", 0): stall, ("a", 1): rewind}, 3, 1, 2.0)
+    stall = _status([(7, 1), (7, 2), (7, 3)])
+    warn = _status([(1, 5), (2, 6), (3, 7)])
+    rewind = _status([(9, 1), (8, 2), (8, 3)])
+    assert group_status({("a", 0): warn, ("a", 1): stall}, 2).status is Status.STALL
+    verdict = group_status({("a", 0): stall, ("a", 1): rewind}, 2)
     assert verdict.status is Status.ERR
-    assert group_status({}, 3, 1, 2.0).status is Status.OK
+    assert group_status({}, 0).status is Status.OK
+
+
+def test_bit_registers_agree_with_the_rules_on_sliding_windows() -> None:
+    """Random offset/lag walks through a window of 4: after every observation, the registers
+    give the reference rules' verdict over the same window (all five statuses occur)."""
+    rng = random.Random(7)
+    seen = set()
+    for walk in range(300):
+        windows = CommitWindows(4)
+        offset, lag = 100, rng.randint(0, 3)
+        for t in range(12):
+            step = rng.choice((0, 0, 1, 2, -1)) if walk % 3 else rng.choice((0, 1))
+            offset, lag = offset + step, max(lag + rng.choice((-1, 0, 1, 2)), 0)
+            if rng.random() < 0.3:
+                t += 5  # a gap between refreshes, so STOP can be told from the times
+            slot = windows.observe("g", ("t", 0), offset, lag, float(t * 10 + walk % 10))
+            members = rng.choice((None, 0, 1))
+            now = float(t * 10 + walk % 10) + rng.choice((0, 40))
+            window = windows.observations(("g", "t", 0))
+            expected = partition_status(window, 4, members, now)
+            assert window_status(windows.flags(slot), members, now) is expected, window
+            seen.add(expected)
+    assert seen == set(Status)
 
 
 def test_commit_time_is_when_the_offset_was_first_seen() -> None:
@@ -89,7 +129,7 @@ def _state(hwm: int, committed: int, members: int, state: str = "Stable") -> Clu
 def test_evaluation_and_series_through_refreshes() -> None:
     """OK while caught up, STALL when paused with members, STOP without them, OK again."""
     history = History(time_lag_window=60, status_window=3)
-    status, time_lag = StatusConfig(window=3, partition_metrics=True), TimeLagConfig()
+    time_lag = TimeLagConfig()
     timeline = [
         (10, 10, 1, Status.OK),  # caught up
         (20, 10, 1, Status.OK),  # lag, window not full; zero lag still in it
@@ -102,7 +142,7 @@ def test_evaluation_and_series_through_refreshes() -> None:
     for t, (hwm, committed, members, expected) in enumerate(timeline):
         state = _state(hwm, committed, members)
         history.update(state, float(t) * 10)
-        result = evaluate(history, state, float(t) * 10, time_lag, status)
+        result = evaluate(history, state, float(t) * 10, time_lag)
         assert result.statuses["g"].status is expected, (t, result.statuses)
     assert result is not None
     families = {f.name: f for f in to_metrics(_state(50, 50, 0), result, "c", {"env": "x"}, True)}
@@ -141,12 +181,12 @@ def test_lag_seconds_max_and_method_off() -> None:
         groups={"g": GroupInfo(1, offsets={("t", 0): 5, ("t", 1): 0})},
     )
     history.update(later, 10.0)
-    result = evaluate(history, later, 10.0, TimeLagConfig(), StatusConfig(window=3))
+    result = evaluate(history, later, 10.0, TimeLagConfig())
     # Partition 0: record 5 appended at t=6 (hwm 0 -> 10 over 10 s); partition 1: record 0 at 0.1.
     assert result.lag_seconds == {("g", "t", 0): 4.0, ("g", "t", 1): 9.9}
     samples = {
         s.name: s.value for f in to_metrics(later, result, "c", {}, False) for s in f.samples
     }
     assert samples["kafka_consumergroup_lag_seconds_max"] == 9.9
-    off = evaluate(history, later, 10.0, TimeLagConfig(method="off"), StatusConfig(window=3))
+    off = evaluate(history, later, 10.0, TimeLagConfig(method="off"))
     assert off.lag_seconds == {}

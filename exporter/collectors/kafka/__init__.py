@@ -77,10 +77,9 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
 
         The lock keeps a refresh that outlived its timeout from interleaving with the next one.
         """
-        cfg = self.config
         with self._history_lock:
             self._history.update(state, observed_at, record_times)
-            return evaluate(self._history, state, observed_at, cfg.time_lag, cfg.status)
+            return evaluate(self._history, state, observed_at, self.config.time_lag)
 
     async def _record_times(self, state: ClusterState, budget: float) -> dict[RecordKey, float]:
         """Timestamps of the records at lagging committed offsets not known yet."""

@@ -89,19 +89,19 @@ def to_metrics(
     group_state = GROUP_STATE.family(const_labels)
 
     worst: dict[str, float] = {}
-    for (group, topic, number), seconds in sorted(evaluation.lag_seconds.items()):
+    for (group, topic, number), seconds in evaluation.lag_seconds.items():
         lag_seconds.add([cluster, group, topic, str(number)], seconds)
         worst[group] = max(worst.get(group, 0.0), seconds)
-    for group, seconds in sorted(worst.items()):
+    for group, seconds in worst.items():
         lag_seconds_max.add([cluster, group], seconds)
 
-    for group, verdict in sorted(evaluation.statuses.items()):
+    for group, verdict in evaluation.statuses.items():
         for name in STATUS_NAMES:
             status.add([cluster, group, name], 1.0 if verdict.status.name == name else 0.0)
         complete.add([cluster, group], verdict.complete)
         if not partition_metrics:
             continue
-        for (topic, number), part_status in sorted(verdict.partitions.items()):
+        for (topic, number), part_status in verdict.partitions.items():
             for name in STATUS_NAMES:
                 partition_status.add(
                     [cluster, group, topic, str(number), name],

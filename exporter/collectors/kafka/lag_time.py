@@ -22,7 +22,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Sequence
 
-from exporter.collectors.kafka.history import Point
+from exporter.collectors.kafka.watermarks import Point
 
 
 def estimate_lag_seconds(
@@ -33,30 +33,45 @@ def estimate_lag_seconds(
     `points` is a `WatermarkTable`'s content (oldest first, the latest observation last) and
     `window` the span over which the recent produce rate is measured.
     """
-    if not points:
-        return None
-    latest = points[-1]
-    if committed >= latest.offset:
-        return 0.0
-    oldest = points[0]
-    if len(points) < 2 or latest.time <= oldest.time:
-        return None  # a single observation says nothing about time
-    appended_at = _appended_at(points, committed + 1, window)
-    return max(now - appended_at, 0.0)
+    return WatermarkLine(points, window).lag_seconds(committed, now)
 
 
-def _appended_at(points: Sequence[Point], watermark: int, window: float) -> float:
-    """When the high watermark reached `watermark` (interpolated, or bounded extrapolation)."""
-    oldest, latest = points[0], points[-1]
-    if watermark > oldest.offset:
-        index = bisect_left(points, watermark, key=_offset)
-        before, after = points[index - 1], points[index]
-        share = (watermark - before.offset) / (after.offset - before.offset)
-        return before.time + share * (after.time - before.time)
-    rate = produce_rate(points, window)
-    span = latest.time - oldest.time
-    reach = (oldest.offset - watermark) / rate if rate > 0 else span
-    return oldest.time - min(reach, span)
+class WatermarkLine:
+    """A partition's watermark points prepared once for the lookups of every group on it."""
+
+    __slots__ = ("_offsets", "_points", "_rate", "_times", "_window")
+
+    def __init__(self, points: Sequence[Point], window: float) -> None:
+        self._points = points
+        self._offsets = [p.offset for p in points]
+        self._times = [p.time for p in points]
+        self._window = window
+        self._rate: float | None = None
+
+    def lag_seconds(self, committed: int, now: float) -> float | None:
+        """`estimate_lag_seconds` of a group at `committed` on this partition."""
+        offsets, times = self._offsets, self._times
+        if not offsets:
+            return None
+        if committed >= offsets[-1]:
+            return 0.0
+        if len(offsets) < 2 or times[-1] <= times[0]:
+            return None  # a single observation says nothing about time
+        return max(now - self._appended_at(committed + 1), 0.0)
+
+    def _appended_at(self, watermark: int) -> float:
+        """When the high watermark reached `watermark` (interpolated, or bounded extrapolation)."""
+        offsets, times = self._offsets, self._times
+        if watermark > offsets[0]:
+            index = bisect_left(offsets, watermark)
+            share = (watermark - offsets[index - 1]) / (offsets[index] - offsets[index - 1])
+            return times[index - 1] + share * (times[index] - times[index - 1])
+        if self._rate is None:
+            self._rate = produce_rate(self._points, self._window)
+        rate = self._rate
+        span = times[-1] - times[0]
+        reach = (offsets[0] - watermark) / rate if rate > 0 else span
+        return times[0] - min(reach, span)
 
 
 def produce_rate(points: Sequence[Point], window: float) -> float:
@@ -70,10 +85,6 @@ def produce_rate(points: Sequence[Point], window: float) -> float:
         if last.time > first.time and last.offset > first.offset:
             return (last.offset - first.offset) / (last.time - first.time)
     return 0.0
-
-
-def _offset(point: Point) -> int:
-    return point.offset
 
 
 def record_lag_seconds(record_time: float, now: float) -> float:

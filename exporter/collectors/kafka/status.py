@@ -23,6 +23,10 @@ from `__consumer_offsets`:
   lag); this follows the order above (Burrow 1.x).
 - A partition whose window is not full yet is OK (Burrow's `min-distance`/completeness gating);
   `complete` is the fraction of full windows.
+
+`partition_status` states the rules over a window of observations; `window_status` applies the
+same rules to the bit registers `CommitWindows` keeps (what the collector runs, without rebuilding
+windows); a test holds the two equal.
 - The group takes its worst partition by Burrow's severity order (OK < WARN < STOP < STALL < ERR)
   but keeps STOP and STALL instead of folding them into ERR.
 """
@@ -33,7 +37,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from exporter.collectors.kafka.history import Observation
+from exporter.collectors.kafka.commit_windows import Observation, WindowFlags
 
 
 class Status(enum.IntEnum):
@@ -79,6 +83,22 @@ def partition_status(
     return Status.OK
 
 
+def window_status(flags: WindowFlags, members: int | None, now: float) -> Status:
+    """`partition_status` of a window given as `CommitWindows.flags`."""
+    if not flags.full or flags.zero:
+        return Status.OK
+    if flags.rewound:
+        return Status.ERR
+    first_commit, last_commit = flags.first_since, flags.last_since
+    if now - last_commit > last_commit - first_commit and not members:
+        return Status.STOP
+    if not flags.moved:
+        return Status.STALL
+    if not flags.decreased:
+        return Status.WARN
+    return Status.OK
+
+
 @dataclass(frozen=True)
 class GroupStatus:
     """The verdict for one group: worst partition, completeness, and each partition's status."""
@@ -88,19 +108,10 @@ class GroupStatus:
     partitions: dict[tuple[str, int], Status]
 
 
-def group_status(
-    windows: dict[tuple[str, int], Sequence[Observation]],
-    size: int,
-    members: int | None,
-    now: float,
-) -> GroupStatus:
-    """Evaluate every partition of one group; the group takes the worst one."""
-    partitions = {
-        tp: partition_status(window, size, members, now) for tp, window in windows.items()
-    }
-    full = sum(1 for window in windows.values() if len(window) >= size)
+def group_status(partitions: dict[tuple[str, int], Status], full: int) -> GroupStatus:
+    """The group's verdict from its partitions' statuses, `full` of which had full windows."""
     return GroupStatus(
         status=max(partitions.values(), default=Status.OK),
-        complete=full / len(windows) if windows else 1.0,
+        complete=full / len(partitions) if partitions else 1.0,
         partitions=partitions,
     )
