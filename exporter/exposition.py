@@ -2,7 +2,8 @@
 
 A `Page` holds the joined text of every visible snapshot and its gzip prefix; it is rebuilt off the
 event loop when a snapshot is published or a snapshot goes stale. Each scrape appends the small,
-always-current tail (self-metrics, process metrics) without re-rendering or re-compressing the rest.
+current tail (self-metrics; process metrics read at most once a second) without re-rendering or
+re-compressing the rest; a gzip body whose page and tail did not change is served again as is.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
-
 from exporter import __version__
 from exporter.body import ChunksBody
 from exporter.compression import GzipPrefix
 from exporter.heap import heap_trimmer
+from exporter.process_metrics import ProcessMetrics
 from exporter.rendering import RenderedFamily, family_chunks, join_families, render_families
 from exporter.self_metrics import DaemonCounters, self_metric_families
 from exporter.snapshot import Snapshot, SnapshotStore
@@ -81,9 +81,9 @@ class Exposition:
         self._lock = asyncio.Lock()
         self._trim_heap = heap_trimmer()
         self._stale_check = asyncio.Event()
-        self._process = CollectorRegistry(auto_describe=False)
-        ProcessCollector(registry=self._process)
-        PlatformCollector(registry=self._process)
+        self._process = ProcessMetrics()
+        self._gzipped: dict[str, tuple[GzipPrefix, bytes, bytes]] = {}
+        """format -> (prefix, tail, body) of the last gzip response, reused while both match."""
 
     def _visible(self, newest: Snapshot | None = None) -> list[Snapshot]:
         """The snapshots a page shows now, `newest` in place of its collector's current one."""
@@ -133,7 +133,7 @@ class Exposition:
     def _tail_families(self) -> tuple[RenderedFamily, ...]:
         families = [
             *self_metric_families(self._store, __version__, self._daemon),
-            *self._process.collect(),
+            *self._process.families(),
         ]
         return render_families(families)
 
@@ -156,7 +156,13 @@ class Exposition:
         if prefix is None:
             self._gzip_formats.add(fmt)
             prefix = await asyncio.to_thread(page.compress, fmt)
-        return prefix.with_tail(self._openmetrics_tail() if openmetrics else self._tail())
+        tail = self._openmetrics_tail() if openmetrics else self._tail()
+        last = self._gzipped.get(fmt)
+        if last is not None and last[0] is prefix and last[1] == tail:
+            return last[2]  # nothing changed since: no compression (it would release the GIL)
+        body = prefix.with_tail(tail)
+        self._gzipped[fmt] = (prefix, tail, body)
+        return body
 
     def _openmetrics_tail(self) -> bytes:
         return join_families([self._tail_families()], openmetrics=True) + b"# EOF\n"
