@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -31,6 +32,15 @@ GIL_SWITCH_INTERVAL = 0.001
 turns keep the serving loop responsive while the collector loop decodes and renders."""
 
 
+def tune_interpreter() -> None:
+    """Shorter GIL turns; and the objects alive at start (modules, classes: ~60,000) moved out
+    of the garbage collector's sight, so a full collection no longer walks them (15 ms each
+    time, every thread stopped)."""
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(
     config: AppConfig,
     listen: str | None = None,
@@ -47,7 +57,7 @@ async def serve(
     of `server.web_config_file`.
     """
     stop = stop or asyncio.Event()
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+    tune_interpreter()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
