@@ -15,8 +15,10 @@ from typing import Any
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.payload import Payload
 
-SLICE = 256 * 1024
-"""Bytes handed to the transport at a time."""
+SLICE = 1024 * 1024
+"""Bytes handed to the transport at a time: at most this much of a page is buffered per slow
+scraper, and each socket write (which releases the GIL, costing the serving loop up to a switch
+interval while a refresh runs) moves this much."""
 
 
 class ChunksBody(Payload):
