@@ -148,7 +148,10 @@ def _family_lines(family: Family, fragments: Fragments, blocks: Blocks) -> bytes
             labels = known.get(row)
             if labels is None:
                 labels = known[row] = block(*map(getitem, caches, row))
-            texts.append(f"{prefix}{labels} {value_text(value)}\n")
+            if type(value) is int and -1_000_000_000_000_000 < value < 1_000_000:
+                texts.append(f"{prefix}{labels} {value}.0\n")  # value_text's first case, inline
+            else:
+                texts.append(f"{prefix}{labels} {value_text(value)}\n")
         encoded.append("".join(texts).encode())
     return b"".join(encoded)
 

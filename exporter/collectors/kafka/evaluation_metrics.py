@@ -89,9 +89,12 @@ def to_metrics(
     group_state = GROUP_STATE.family(const_labels)
 
     worst: dict[str, float] = {}
+    numbers: dict[int, str] = {}  # one label string per partition number, shared by all series
     for (group, topic, number), seconds in evaluation.lag_seconds.items():
-        lag_seconds.add([cluster, group, topic, str(number)], seconds)
-        worst[group] = max(worst.get(group, 0.0), seconds)
+        text = numbers.get(number) or numbers.setdefault(number, str(number))
+        lag_seconds.add((cluster, group, topic, text), seconds)
+        if seconds > worst.get(group, -1.0):
+            worst[group] = seconds
     for group, seconds in worst.items():
         lag_seconds_max.add([cluster, group], seconds)
 
