@@ -3,6 +3,10 @@ topics it has commits on; groups take turns at a full rescan, one in RESCAN_EVER
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
+import warnings
 import zlib
 
 from exporter.collectors.kafka.config import KafkaConfig
@@ -58,5 +62,60 @@ async def test_known_groups_are_asked_for_their_topics_and_rescanned(broker: Tan
         await commit(broker.bootstrap, group, {(c, 0): 1})
         before = {(a, 0): 1, (b, 1): 1}
         assert await until_turn(before) == {**before, (c, 0): 1}
+    finally:
+        await reader.close()
+
+
+async def test_a_read_cut_short_still_teaches_the_groups_topics(broker: TansuBroker) -> None:
+    """A first read that is cancelled (as a timeout does) keeps what the groups answered so far:
+    the next read asks those groups only for their topics, so an oversized first read converges."""
+    prefix = unique("cut")
+    a, b = f"{prefix}-a", f"{prefix}-b"
+    await create_topics(broker.bootstrap, {a: 1, b: 1})
+    groups = [f"{prefix}-g{i:02d}" for i in range(40)]
+    for group in groups:
+        await commit(broker.bootstrap, group, {(a, 0): 1})
+    config = KafkaConfig(
+        name="t",
+        type="kafka",
+        bootstrap_servers=[broker.bootstrap],
+        interval=30,
+        timeout=10,
+        max_concurrency=1,
+        groups={"include": [f"{prefix}.*"]},
+        topics={"include": [f"{prefix}.*"]},
+    )
+    reader = ClusterReader(config)
+    try:
+        read = asyncio.create_task(reader.read())
+        deadline = asyncio.get_running_loop().time() + 10
+        while len(reader._group_topics) < 3 and not read.done():
+            assert asyncio.get_running_loop().time() < deadline, "no group answered in 10 s"
+            await asyncio.sleep(0.002)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            read.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await read
+            cancelled = read.cancelled()
+            del read  # its traceback holds the frames of the requests not made
+            for _ in range(5):
+                await asyncio.sleep(0)  # the cancelled requests' tasks finish unwinding
+            gc.collect()
+        assert not [str(w.message) for w in caught if "never awaited" in str(w.message)]
+        learnt = dict(reader._group_topics)
+        assert cancelled and 3 <= len(learnt) < len(groups)
+        assert set(learnt.values()) == {frozenset({a})}
+
+        # A learnt group not due for its rescan on the next read is asked only for topic a: a
+        # new commit on b stays unseen; a group not learnt yet is asked for everything.
+        known = next(g for g in learnt if zlib.crc32(g.encode()) % RESCAN_EVERY != 0)
+        unknown = next(g for g in groups if g not in learnt)
+        await commit(broker.bootstrap, known, {(b, 0): 5})
+        await commit(broker.bootstrap, unknown, {(b, 0): 5})
+        state = await reader.read()
+        assert state.groups[known].offsets == {(a, 0): 1}
+        assert state.groups[unknown].offsets == {(a, 0): 1, (b, 0): 5}
+        assert len(state.groups) == len(groups)
     finally:
         await reader.close()

@@ -15,6 +15,7 @@ import time
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaClient
@@ -33,7 +34,8 @@ RESCAN_EVERY = 10
 """Where OffsetFetch must name partitions (the broker refuses a null topic list), a known group is
 asked only for the topics it had commits on, and for every partition of every topic once every
 RESCAN_EVERY reads; the groups take turns (by a hash of the name), so no read rescans them all.
-New groups are asked for everything at once."""
+New groups are asked for everything at once; what they answer is remembered even when the read
+then fails or times out, so a first read too big for the timeout converges over the next ones."""
 
 
 class ClusterReader:
@@ -50,7 +52,7 @@ class ClusterReader:
         """Whether batched DescribeGroups answers are well-formed; None: not known yet."""
         self._previous: dict[str, GroupInfo] = {}
         self._group_topics: dict[str, frozenset[str]] = {}
-        """Topics each group had commits on at the last read (for explicit OffsetFetch)."""
+        """Topics each group had commits on at its last answer (for explicit OffsetFetch)."""
         self._reads = 0
 
     async def read(self) -> ClusterState:
@@ -64,9 +66,8 @@ class ClusterReader:
             raise
         self._previous = state.groups
         self._group_topics = {
-            group: frozenset(topic for topic, _ in info.offsets)
-            for group, info in state.groups.items()
-        }
+            group: self._group_topics.get(group, frozenset()) for group in state.groups
+        }  # groups gone are forgotten; each answer updated its group's entry as it came
         self._reads += 1
         if log.isEnabledFor(logging.DEBUG):
             sent = dict(sorted((self.requests - before).items()))
@@ -210,9 +211,9 @@ class ClusterReader:
     ) -> tuple[dict[str, tuple[str, int]], dict[str, dict[tuple[str, int], int]]]:
         limit = asyncio.Semaphore(self.config.max_concurrency)
 
-        async def bounded(request: Awaitable[T]) -> T:
-            async with limit:
-                return await request
+        async def bounded(request: Callable[[], Awaitable[T]]) -> T:
+            async with limit:  # the request is made only now: a cancel before leaves none
+                return await request()
 
         by_node: dict[int, list[str]] = defaultdict(list)
         for group, node in coordinators.items():
@@ -234,11 +235,14 @@ class ClusterReader:
 
         described, fetched = await _all(
             asyncio.gather(
-                *(bounded(self._describe(client, node, batch)) for node, batch in describe_batches)
+                *(
+                    bounded(partial(self._describe, client, node, batch))
+                    for node, batch in describe_batches
+                )
             ),
             asyncio.gather(
                 *(
-                    bounded(self._offsets(client, node, group, asked(group)))
+                    bounded(partial(self._offsets, client, node, group, asked(group)))
                     for group, node in coordinators.items()
                 )
             ),
@@ -331,13 +335,17 @@ class ClusterReader:
         partitions = None if self._null_offset_fetch else explicit
         try:
             request = protocol.offset_fetch_request(group, partitions)
-            return protocol.decode_offset_fetch(await self._send(client, node, request))
+            found = protocol.decode_offset_fetch(await self._send(client, node, request))
         except KafkaConnectionError:
             raise
         except KafkaError as exc:
             log.warning("%s: cannot fetch offsets of group %s: %s", self.config.name, group, exc)
             previous = self._previous.get(group)
             return previous.offsets if previous is not None else None
+        # Learnt at once, not at the end of the read: when a read with many new groups outlives
+        # its timeout, the next one asks the groups answered so far only for their topics.
+        self._group_topics[group] = frozenset(topic for topic, _ in found)
+        return found
 
 
 def partition_infos(
