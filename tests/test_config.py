@@ -269,3 +269,15 @@ def test_unset_timeout_fits_short_intervals_but_an_explicit_one_is_checked() -> 
     assert problems == [
         "collectors[0].timeout: invalid value 10s: must be shorter than the interval (5s)"
     ]
+
+
+def test_unquoted_off_is_the_method_off_and_other_booleans_are_refused() -> None:
+    """YAML 1.1 reads `off` as false; `time_lag: {method: off}` must still mean "off"."""
+    config = parse_config(
+        f"collectors:\n  - name: a\n    {KAFKA}\n    time_lag: {{method: off}}\n", env={}
+    )
+    kafka = config.collectors[0]
+    assert isinstance(kafka, KafkaConfig)
+    assert kafka.time_lag.method == "off"
+    problems = _errors(f"collectors:\n  - name: a\n    {KAFKA}\n    time_lag: {{method: on}}\n")
+    assert any("collectors[0].time_lag.method" in p and "True" in p for p in problems), problems

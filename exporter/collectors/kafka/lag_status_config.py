@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from exporter.durations import Duration
 
@@ -19,6 +19,12 @@ class TimeLagConfig(BaseModel):
     committed offset; off: no lag-in-seconds series."""
     window: Duration = 900.0
     """Span of full-resolution high-watermark history (older history is kept coarser)."""
+
+    @field_validator("method", mode="before")
+    @classmethod
+    def _unquoted_off(cls, value: object) -> object:
+        """YAML 1.1 reads an unquoted `off` as false: `method: off` means "off"."""
+        return "off" if value is False else value
 
 
 class StatusConfig(BaseModel):
