@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from exporter.demo.broker import free_port
+from exporter.demo.processes import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -102,14 +102,7 @@ class ExporterDaemon:
 
     def stop(self) -> int | None:
         """SIGTERM, then wait (kill after 10 s); the exit code."""
-        if self.process is None or self.process.poll() is not None:
-            return None if self.process is None else self.process.returncode
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait(10)
+        return None if self.process is None else stop_process(self.process, 10)
 
     def wait_ready(self, timeout: float) -> None:
         """Until /ready answers 200; raises with the log tail otherwise."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from bench.scrape import Scrape, scrape_for
 from bench.stats import summary
 from bench.workload import Workload
 from exporter.demo.broker import free_port
+from exporter.demo.processes import stop_process
 
 SCRAPE_MODES = ((1, False), (1, True), (10, False), (10, True))
 SCRAPER_PAUSE = 0.05
@@ -263,10 +263,5 @@ def collect_on_scrape(bootstrap: str, log_dir: Path, concurrent: bool = True) ->
             peak = rss.peak_mib()
         return {"scrapes": modes, "plain_bytes": size, "peak_rss_mib": peak}
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop_process(process, 10)
         log.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from typing import Any, TypeVar
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.demo.broker import free_port
+from exporter.demo.processes import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -106,15 +106,9 @@ class ExporterProcess:
     def stop(self, timeout: float = 10.0) -> int:
         """SIGTERM the process and return its exit code (kill after `timeout`)."""
         assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout)
+        code = stop_process(self.process, timeout)
         self._log.close()
-        return self.process.returncode
+        return code
 
     def log(self) -> str:
         """Everything the process printed so far."""

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from exporter.demo.broker import free_port
+from exporter.demo.processes import stop_process
 
 
 class PrometheusServer:
@@ -84,13 +85,8 @@ class PrometheusServer:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Terminate the server (kill after `timeout`) and close its log."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout)
+        if self.process is not None:
+            stop_process(self.process, timeout)
         if hasattr(self, "_log"):
             self._log.close()
 

