@@ -8,6 +8,7 @@ import contextlib
 import gc
 import warnings
 import zlib
+from typing import Any
 
 from exporter.collectors.kafka.config import KafkaConfig
 from exporter.collectors.kafka.reader import RESCAN_EVERY, ClusterReader
@@ -15,7 +16,7 @@ from exporter.demo.broker import TansuBroker
 from tests.kafka_helpers import commit, create_topics, unique
 
 
-def _reader(bootstrap: str, prefix: str) -> ClusterReader:
+def _reader(bootstrap: str, prefix: str, **options: Any) -> ClusterReader:
     config = KafkaConfig(
         name="t",
         type="kafka",
@@ -24,6 +25,7 @@ def _reader(bootstrap: str, prefix: str) -> ClusterReader:
         timeout=10,
         groups={"include": [f"{prefix}.*"]},
         topics={"include": [f"{prefix}.*"]},
+        **options,
     )
     return ClusterReader(config)
 
@@ -75,17 +77,7 @@ async def test_a_read_cut_short_still_teaches_the_groups_topics(broker: TansuBro
     groups = [f"{prefix}-g{i:02d}" for i in range(40)]
     for group in groups:
         await commit(broker.bootstrap, group, {(a, 0): 1})
-    config = KafkaConfig(
-        name="t",
-        type="kafka",
-        bootstrap_servers=[broker.bootstrap],
-        interval=30,
-        timeout=10,
-        max_concurrency=1,
-        groups={"include": [f"{prefix}.*"]},
-        topics={"include": [f"{prefix}.*"]},
-    )
-    reader = ClusterReader(config)
+    reader = _reader(broker.bootstrap, prefix, max_concurrency=1)
     try:
         read = asyncio.create_task(reader.read())
         deadline = asyncio.get_running_loop().time() + 10
