@@ -24,6 +24,18 @@ T = TypeVar("T")
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m exporter ARGS` to completion, in a minimal environment plus `env`."""
+    return subprocess.run(
+        [sys.executable, "-m", "exporter", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **(env or {})},
+    )
+
+
 def parse_metrics(text: str) -> Samples:
     """Prometheus text -> {(sample name, labels): value}."""
     out: Samples = {}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +10,7 @@ import pytest
 
 from exporter.demo.broker import TansuBroker
 from tests.cms_server import CmsServer, Scenario, make_points
-from tests.exporter_process import ROOT, ExporterProcess, select, value, wait_for
+from tests.exporter_process import ExporterProcess, run_cli, select, value, wait_for
 from tests.kafka_helpers import commit, create_topics, produce, unique
 
 ACC = "kafka_consumer_message_accumulation"
@@ -207,14 +205,7 @@ collectors:
 def test_check_config_masks_the_keys(cms: CmsServer, tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(f"collectors:{CMS_ENTRY}")
-    env = {**_env(cms), "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
-    result = subprocess.run(
-        [sys.executable, "-m", "exporter", "check-config", "-c", str(path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    result = run_cli("check-config", "-c", str(path), env=_env(cms))
     assert result.returncode == 0, result.stderr
     assert "ali (aliyun_cms)" in result.stdout and "key LTAI****" in result.stdout
     _assert_no_credentials(result.stdout + result.stderr, cms)

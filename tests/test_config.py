@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +9,7 @@ import pytest
 from exporter.collectors.kafka.config import KafkaConfig
 from exporter.config import ConfigError, load_config, parse_config
 from exporter.durations import parse_duration
+from tests.exporter_process import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 KAFKA = "type: kafka\n    bootstrap_servers: 'k:9092'"
@@ -191,19 +190,8 @@ def test_missing_file_names_the_path(tmp_path: Path) -> None:
     assert str(tmp_path / "absent.yaml") in str(caught.value)
 
 
-def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "exporter", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), **(env or {})},
-    )
-
-
 def test_check_config_on_the_example_file() -> None:
-    result = _cli(
+    result = run_cli(
         "check-config",
         "-c",
         "config.example.yaml",
@@ -225,28 +213,28 @@ def test_check_config_errors_exit_1_and_usage_errors_exit_2(tmp_path: Path) -> N
     bad.write_text(
         "collectors:\n  - {name: a, type: kafka, bootstrap_servers: 'k:1', timeout: 1m}\n"
     )
-    result = _cli("check-config", "-c", str(bad))
+    result = run_cli("check-config", "-c", str(bad))
     assert result.returncode == 1
     assert f"{bad}: collectors[0].timeout: invalid value 60s" in result.stderr
-    assert _cli("check-config").returncode == 2
-    assert _cli("run", "-c", str(bad), "--listen", "nocolon").returncode == 2
-    assert _cli("frobnicate").returncode == 2
+    assert run_cli("check-config").returncode == 2
+    assert run_cli("run", "-c", str(bad), "--listen", "nocolon").returncode == 2
+    assert run_cli("frobnicate").returncode == 2
 
 
 def test_config_from_env_var_and_version(tmp_path: Path) -> None:
     good = tmp_path / "good.yaml"
     good.write_text("collectors:\n  - {name: a, type: kafka, bootstrap_servers: 'k:1'}\n")
-    result = _cli("check-config", env={"KHE_CONFIG": str(good)})
+    result = run_cli("check-config", env={"KHE_CONFIG": str(good)})
     assert result.returncode == 0, result.stderr
     assert "a (kafka): every 30s, timeout 10s" in result.stdout
-    version = _cli("--version")
+    version = run_cli("--version")
     assert version.returncode == 0 and version.stdout.startswith("kafka-health-exporter ")
 
 
 def test_run_with_bad_config_exits_1(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("collectors:\n  - {name: a, type: kafka, bootstrap_servers: 'k:1', nope: 1}\n")
-    result = _cli("run", "-c", str(bad))
+    result = run_cli("run", "-c", str(bad))
     assert result.returncode == 1
     assert "collectors[0].nope: unknown key (value 1)" in result.stderr
 

@@ -4,8 +4,6 @@ value, the SSL context built from it, and `check-config` / `run` refusing a bad 
 from __future__ import annotations
 
 import ssl
-import subprocess
-import sys
 from pathlib import Path
 
 import bcrypt
@@ -14,7 +12,7 @@ import pytest
 from exporter.config import ConfigError, load_config, parse_config
 from exporter.web_config import parse_web_config
 from exporter.web_loader import load_web_config
-from tests.exporter_process import ROOT
+from tests.exporter_process import ROOT, run_cli
 from tests.tls_certs import Authority
 
 HASH = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(4)).decode()
@@ -262,23 +260,13 @@ def test_server_section_of_the_main_config(tmp_path: Path) -> None:
     assert "must start with /" in caught.value.problems[0]
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "exporter", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
-
-
 def test_check_config_and_run_refuse_a_bad_web_config(pki: Authority, tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("collectors: [{name: k, type: kafka, bootstrap_servers: 'k:9092'}]\n")
     web = tmp_path / "web.yml"
     web.write_text("tls_server_config: {cert_file: a.crt, key_file: a.key, ocsp: true}\n")
     for command in ("check-config", "run"):
-        done = _cli(command, "-c", str(config), "--web.config.file", str(web))
+        done = run_cli(command, "-c", str(config), "--web.config.file", str(web))
         assert done.returncode == 1, done.stderr
         assert f"{web}: tls_server_config.ocsp: unsupported key (value True)" in done.stderr
 
@@ -286,7 +274,7 @@ def test_check_config_and_run_refuse_a_bad_web_config(pki: Authority, tmp_path: 
         f"tls_server_config: {{cert_file: {pki.directory}/server.crt, "
         f"key_file: {pki.directory}/server.key}}\nbasic_auth_users: {{p: '{HASH}'}}\n"
     )
-    done = _cli("check-config", "-c", str(config), "--web.config.file", str(web))
+    done = run_cli("check-config", "-c", str(config), "--web.config.file", str(web))
     assert done.returncode == 0, done.stderr
     assert f"web config {web}: TLS, 1 basic auth user(s)" in done.stdout
 
