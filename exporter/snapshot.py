@@ -70,22 +70,18 @@ class CollectorStatus:
 
 
 class SnapshotStore:
-    """Latest snapshot per collector; notifies listeners on every change."""
+    """Latest snapshot per collector."""
 
     def __init__(self) -> None:
         self._statuses: dict[str, CollectorStatus] = {}
-        self._listeners: list[Callable[[], None]] = []
-        self.version = 0
 
     def register(self, status: CollectorStatus) -> None:
         """Add a collector before its first refresh."""
         self._statuses[status.name] = status
-        self._changed()
 
     def unregister(self, name: str) -> None:
         """Forget a collector; its series disappear."""
-        if self._statuses.pop(name, None) is not None:
-            self._changed()
+        self._statuses.pop(name, None)
 
     def record(self, snapshot: Snapshot) -> None:
         """Store the outcome of a refresh."""
@@ -98,7 +94,6 @@ class SnapshotStore:
             status.last_success_mono = time.monotonic()
         else:
             status.failures += 1
-        self._changed()
 
     def statuses(self) -> list[CollectorStatus]:
         """Every collector's status, in registration order."""
@@ -107,12 +102,3 @@ class SnapshotStore:
     def get(self, name: str) -> CollectorStatus | None:
         """One collector's status."""
         return self._statuses.get(name)
-
-    def subscribe(self, listener: Callable[[], None]) -> None:
-        """Call `listener` after every change."""
-        self._listeners.append(listener)
-
-    def _changed(self) -> None:
-        self.version += 1
-        for listener in self._listeners:
-            listener()
