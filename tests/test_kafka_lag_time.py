@@ -9,14 +9,17 @@ from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from exporter.collectors.kafka.evaluation import evaluate
 from exporter.collectors.kafka.history import History
 from exporter.collectors.kafka.lag_status_config import TimeLagConfig
-from exporter.collectors.kafka.lag_time import (
-    estimate_lag_seconds,
-    produce_rate,
-    record_lag_seconds,
-)
+from exporter.collectors.kafka.lag_time import WatermarkLine, produce_rate, record_lag_seconds
 from exporter.collectors.kafka.record_times import first_timestamp
 from exporter.collectors.kafka.state import ClusterState, GroupInfo, PartitionInfo
 from exporter.collectors.kafka.watermarks import Point, WatermarkTable
+
+
+def estimate_lag_seconds(
+    points: list[Point], committed: int, now: float, window: float
+) -> float | None:
+    """One lookup on a freshly prepared line (the collector prepares one per partition)."""
+    return WatermarkLine(points, window).lag_seconds(committed, now)
 
 
 def _watch(table: WatermarkTable, hwm_at, start: float, end: float, step: float) -> None:

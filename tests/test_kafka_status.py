@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 from exporter.collectors.kafka.commit_windows import CommitWindows, Observation
 from exporter.collectors.kafka.evaluation import Evaluation, evaluate
@@ -10,12 +11,37 @@ from exporter.collectors.kafka.evaluation_metrics import to_metrics
 from exporter.collectors.kafka.history import History
 from exporter.collectors.kafka.lag_status_config import TimeLagConfig
 from exporter.collectors.kafka.state import ClusterState, GroupInfo, PartitionInfo
-from exporter.collectors.kafka.status import (
-    Status,
-    group_status,
-    partition_status,
-    window_status,
-)
+from exporter.collectors.kafka.status import Status, group_status, window_status
+
+
+def partition_status(
+    window: Sequence[Observation], size: int, members: int | None, now: float
+) -> Status:
+    """The rules as stated (see exporter/collectors/kafka/status.py) over a window of
+    observations, oldest first, of at most `size`: the reference `window_status` must equal."""
+    if len(window) < size or not window:
+        return Status.OK
+    moved = rewound = lag_decreased = False
+    previous = window[0]
+    if previous.lag == 0:
+        return Status.OK
+    for current in window[1:]:
+        if current.lag == 0:
+            return Status.OK  # rule 1: any zero lag in the window
+        moved = moved or current.offset != previous.offset
+        rewound = rewound or current.offset < previous.offset
+        lag_decreased = lag_decreased or current.lag < previous.lag
+        previous = current
+    if rewound:
+        return Status.ERR
+    first_commit, last_commit = window[0].since, window[-1].since
+    if now - last_commit > last_commit - first_commit and (members is None or members == 0):
+        return Status.STOP
+    if not moved:
+        return Status.STALL
+    if not lag_decreased:
+        return Status.WARN
+    return Status.OK
 
 
 def _windows(rows: list[tuple[int, int]], size: int | None = None) -> tuple[CommitWindows, int]:

@@ -25,19 +25,10 @@ from collections.abc import Sequence
 from exporter.collectors.kafka.watermarks import Point
 
 
-def estimate_lag_seconds(
-    points: Sequence[Point], committed: int, now: float, window: float
-) -> float | None:
-    """Estimated lag in seconds at `now`; 0 when caught up; None when it cannot be told yet.
-
-    `points` is a `WatermarkTable`'s content (oldest first, the latest observation last) and
-    `window` the span over which the recent produce rate is measured.
-    """
-    return WatermarkLine(points, window).lag_seconds(committed, now)
-
-
 class WatermarkLine:
-    """A partition's watermark points prepared once for the lookups of every group on it."""
+    """A partition's watermark points (a `WatermarkTable`'s content: oldest first, the latest
+    observation last) prepared once for the lookups of every group on it; `window` is the span
+    over which the recent produce rate is measured."""
 
     __slots__ = ("_offsets", "_points", "_rate", "_times", "_window")
 
@@ -49,7 +40,8 @@ class WatermarkLine:
         self._rate: float | None = None
 
     def lag_seconds(self, committed: int, now: float) -> float | None:
-        """`estimate_lag_seconds` of a group at `committed` on this partition."""
+        """Estimated lag in seconds at `now` of a group at `committed` on this partition; 0 when
+        caught up; None when it cannot be told yet (fewer than two points in time)."""
         offsets, times = self._offsets, self._times
         if not offsets:
             return None

@@ -23,21 +23,19 @@ from `__consumer_offsets`:
   lag); this follows the order above (Burrow 1.x).
 - A partition whose window is not full yet is OK (Burrow's `min-distance`/completeness gating);
   `complete` is the fraction of full windows.
-
-`partition_status` states the rules over a window of observations; `window_status` applies the
-same rules to the bit registers `CommitWindows` keeps (what the collector runs, without rebuilding
-windows); a test holds the two equal.
 - The group takes its worst partition by Burrow's severity order (OK < WARN < STOP < STALL < ERR)
   but keeps STOP and STALL instead of folding them into ERR.
+
+`window_status` applies the rules to the bit registers `CommitWindows` keeps, without rebuilding
+windows; tests hold it equal to the rules stated over a window of observations.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from exporter.collectors.kafka.commit_windows import Observation, WindowFlags
+from exporter.collectors.kafka.commit_windows import WindowFlags
 
 
 class Status(enum.IntEnum):
@@ -54,37 +52,8 @@ STATUS_NAMES: tuple[str, ...] = ("OK", "WARN", "STALL", "STOP", "ERR")
 """Every value of the `status` label, in the order they are exposed."""
 
 
-def partition_status(
-    window: Sequence[Observation], size: int, members: int | None, now: float
-) -> Status:
-    """Status of one partition from its window (oldest first) of at most `size` observations."""
-    if len(window) < size or not window:
-        return Status.OK
-    moved = rewound = lag_decreased = False
-    previous = window[0]
-    if previous.lag == 0:
-        return Status.OK
-    for current in window[1:]:
-        if current.lag == 0:
-            return Status.OK  # rule 1: any zero lag in the window
-        moved = moved or current.offset != previous.offset
-        rewound = rewound or current.offset < previous.offset
-        lag_decreased = lag_decreased or current.lag < previous.lag
-        previous = current
-    if rewound:
-        return Status.ERR
-    first_commit, last_commit = window[0].since, window[-1].since
-    if now - last_commit > last_commit - first_commit and (members is None or members == 0):
-        return Status.STOP
-    if not moved:
-        return Status.STALL
-    if not lag_decreased:
-        return Status.WARN
-    return Status.OK
-
-
 def window_status(flags: WindowFlags, members: int | None, now: float) -> Status:
-    """`partition_status` of a window given as `CommitWindows.flags`."""
+    """Status of one partition from its window, given as `CommitWindows` flags."""
     if not flags.full or flags.zero:
         return Status.OK
     if flags.rewound:
