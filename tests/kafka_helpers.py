@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaClient, AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.protocol.commit import OffsetCommitRequest
 from aiokafka.structs import TopicPartition
 
 
@@ -40,14 +41,24 @@ async def delete_topics(bootstrap: str, topics: list[str]) -> None:
         await admin.close()
 
 
-async def produce(bootstrap: str, topic: str, counts: dict[int, int]) -> None:
-    """Produce `counts[p]` records to partition p, one request each (exact offsets on Tansu)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+async def produce(
+    bootstrap: str, topic: str, counts: dict[int, int], *, batch: bool = False
+) -> None:
+    """Produce `counts[p]` records to partition p: one request each by default (exact offsets on
+    Tansu too), or with `batch` in batches as real producers send (real Kafka only)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=50 if batch else 0)
     await producer.start()
     try:
         for partition, count in counts.items():
-            for i in range(count):
-                await producer.send_and_wait(topic, f"m{i}".encode(), partition=partition)
+            if batch:
+                sent = [
+                    await producer.send(topic, f"m{i}".encode(), partition=partition)
+                    for i in range(count)
+                ]
+                await asyncio.gather(*sent)
+            else:
+                for i in range(count):
+                    await producer.send_and_wait(topic, f"m{i}".encode(), partition=partition)
     finally:
         await producer.stop()
 
@@ -64,3 +75,31 @@ async def commit(bootstrap: str, group: str, offsets: dict[tuple[str, int], int]
         await consumer.commit(tps)
     finally:
         await consumer.stop()
+
+
+async def commit_many(
+    bootstrap: str, offsets: dict[str, dict[tuple[str, int], int]], concurrency: int = 20
+) -> None:
+    """Commit offsets for many groups at once (group -> (topic, partition) -> offset) with one
+    client, as a consumer without membership does (OffsetCommit, generation -1)."""
+    client = AIOKafkaClient(bootstrap_servers=bootstrap)
+    await client.bootstrap()
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(group: str, found: dict[tuple[str, int], int]) -> None:
+        by_topic: dict[str, list[tuple[int, int, str]]] = {}
+        for (topic, partition), offset in found.items():
+            by_topic.setdefault(topic, []).append((partition, offset, ""))
+        async with limit:
+            node = await client.coordinator_lookup(0, group)  # 0: a consumer group
+            request = OffsetCommitRequest(group, -1, "", -1, list(by_topic.items()))
+            response = await client.send(node, request)
+        errors = [
+            p["error_code"] for t in response.to_object()["topics"] for p in t["partitions"]
+        ]
+        assert not any(errors), f"commit of {group} failed: {response}"
+
+    try:
+        await asyncio.gather(*(one(group, found) for group, found in offsets.items()))
+    finally:
+        await client.close()

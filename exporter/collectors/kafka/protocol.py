@@ -10,8 +10,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from aiokafka.errors import for_code
-from aiokafka.protocol.admin import DescribeGroupsRequest, ListGroupsRequest
-from aiokafka.protocol.api import Response
+from aiokafka.protocol import admin
+from aiokafka.protocol.admin import (
+    DescribeGroupsRequest_v0,
+    DescribeGroupsRequest_v1,
+    DescribeGroupsRequest_v2,
+    DescribeGroupsResponse_v3,
+    ListGroupsRequest,
+)
+from aiokafka.protocol.api import Request, RequestStruct, Response
 from aiokafka.protocol.commit import OffsetFetchRequest
 from aiokafka.protocol.metadata import MetadataRequest
 from aiokafka.protocol.offset import OffsetRequest
@@ -24,6 +31,39 @@ EARLIEST = -2
 
 class MalformedResponse(Exception):
     """A broker answered with data that does not fit the request."""
+
+
+class DescribeGroupsRequest_v3(RequestStruct):
+    """DescribeGroups v3, answered by the v3 response. aiokafka 0.14's own v3 request decodes
+    the answer with the v2 schema, which lacks `authorized_operations`: every group after the
+    first of a batch comes back shifted by four bytes (seen on Kafka 3.9 and 4.x)."""
+
+    API_KEY = 15
+    API_VERSION = 3
+    RESPONSE_TYPE = DescribeGroupsResponse_v3
+    SCHEMA = admin.DescribeGroupsRequest_v3.SCHEMA
+
+
+class DescribeGroupsRequest(
+    Request[
+        DescribeGroupsRequest_v0
+        | DescribeGroupsRequest_v1
+        | DescribeGroupsRequest_v2
+        | DescribeGroupsRequest_v3
+    ]
+):
+    """Membership and state of groups, at the highest version both sides speak (up to v3)."""
+
+    API_KEY = 15
+
+    def __init__(self, groups: list[str]) -> None:
+        self._groups = groups
+
+    def build(self, request_struct_class: type[Any]) -> Any:
+        """The request struct of the negotiated version."""
+        if request_struct_class.API_VERSION < 3:
+            return request_struct_class(self._groups)
+        return request_struct_class(self._groups, False)
 
 
 def metadata_request() -> MetadataRequest:
