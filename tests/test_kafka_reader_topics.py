@@ -30,22 +30,22 @@ def _reader(bootstrap: str, prefix: str, **options: Any) -> ClusterReader:
     return ClusterReader(config)
 
 
-async def test_known_groups_are_asked_for_their_topics_and_rescanned(broker: TansuBroker) -> None:
+async def test_known_groups_are_asked_for_their_topics_and_rescanned(tansu: TansuBroker) -> None:
     prefix = unique("memo")
     a, b, c = f"{prefix}-a", f"{prefix}-b", f"{prefix}-c"
     group = f"{prefix}-g"
     turn = zlib.crc32(group.encode()) % RESCAN_EVERY  # reads k with k % RESCAN_EVERY == turn
-    await create_topics(broker.bootstrap, {a: 2, b: 2})
-    await commit(broker.bootstrap, group, {(a, 0): 1})
-    reader = _reader(broker.bootstrap, prefix)
+    await create_topics(tansu.bootstrap, {a: 2, b: 2})
+    await commit(tansu.bootstrap, group, {(a, 0): 1})
+    reader = _reader(tansu.bootstrap, prefix)
     try:
         state = await reader.read()  # read 0: every group is new, everything is asked
         assert state.groups[group].offsets == {(a, 0): 1}
         reads = 1
 
-        await commit(broker.bootstrap, group, {(b, 1): 1})
+        await commit(tansu.bootstrap, group, {(b, 1): 1})
         newcomer = f"{prefix}-new"
-        await commit(broker.bootstrap, newcomer, {(b, 0): 1})
+        await commit(tansu.bootstrap, newcomer, {(b, 0): 1})
 
         async def until_turn(before: dict[tuple[str, int], int]) -> dict[tuple[str, int], int]:
             """Read until `group`'s rescan; before it, only its known topics are asked."""
@@ -60,24 +60,24 @@ async def test_known_groups_are_asked_for_their_topics_and_rescanned(broker: Tan
             raise AssertionError("no rescan within RESCAN_EVERY reads")
 
         assert await until_turn({(a, 0): 1}) == {(a, 0): 1, (b, 1): 1}
-        await create_topics(broker.bootstrap, {c: 1})
-        await commit(broker.bootstrap, group, {(c, 0): 1})
+        await create_topics(tansu.bootstrap, {c: 1})
+        await commit(tansu.bootstrap, group, {(c, 0): 1})
         before = {(a, 0): 1, (b, 1): 1}
         assert await until_turn(before) == {**before, (c, 0): 1}
     finally:
         await reader.close()
 
 
-async def test_a_read_cut_short_still_teaches_the_groups_topics(broker: TansuBroker) -> None:
+async def test_a_read_cut_short_still_teaches_the_groups_topics(tansu: TansuBroker) -> None:
     """A first read that is cancelled (as a timeout does) keeps what the groups answered so far:
     the next read asks those groups only for their topics, so an oversized first read converges."""
     prefix = unique("cut")
     a, b = f"{prefix}-a", f"{prefix}-b"
-    await create_topics(broker.bootstrap, {a: 1, b: 1})
+    await create_topics(tansu.bootstrap, {a: 1, b: 1})
     groups = [f"{prefix}-g{i:02d}" for i in range(40)]
     for group in groups:
-        await commit(broker.bootstrap, group, {(a, 0): 1})
-    reader = _reader(broker.bootstrap, prefix, max_concurrency=1)
+        await commit(tansu.bootstrap, group, {(a, 0): 1})
+    reader = _reader(tansu.bootstrap, prefix, max_concurrency=1)
     try:
         read = asyncio.create_task(reader.read())
         deadline = asyncio.get_running_loop().time() + 10
@@ -103,8 +103,8 @@ async def test_a_read_cut_short_still_teaches_the_groups_topics(broker: TansuBro
         # new commit on b stays unseen; a group not learnt yet is asked for everything.
         known = next(g for g in learnt if zlib.crc32(g.encode()) % RESCAN_EVERY != 0)
         unknown = next(g for g in groups if g not in learnt)
-        await commit(broker.bootstrap, known, {(b, 0): 5})
-        await commit(broker.bootstrap, unknown, {(b, 0): 5})
+        await commit(tansu.bootstrap, known, {(b, 0): 5})
+        await commit(tansu.bootstrap, unknown, {(b, 0): 5})
         state = await reader.read()
         assert state.groups[known].offsets == {(a, 0): 1}
         assert state.groups[unknown].offsets == {(a, 0): 1, (b, 0): 5}
