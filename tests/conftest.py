@@ -50,7 +50,7 @@ def tansu() -> Iterator[TansuBroker]:
         broker.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def broker(kafka4: KafkaCluster) -> KafkaCluster:
     """The main target: the session's Kafka 4.x."""
     return kafka4

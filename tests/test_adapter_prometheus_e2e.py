@@ -1,4 +1,4 @@
-"""prometheus-adapter's External-metric queries, end to end: two exporter replicas against Tansu,
+"""prometheus-adapter's External-metric queries, end to end: two exporter replicas against real Kafka 4.x,
 a real Prometheus scraping both, and the adapter rules' metricsQuery filled the way the adapter
 fills it for an HPA selector (tests/adapter_query.py) returning that group's lag and only that."""
 
@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
-from exporter.demo.broker import TansuBroker
 from tests.adapter_query import build_external_query, label_matchers, requirements, rules_of
 from tests.chart_render import CHART, rule_groups
 from tests.exporter_process import ExporterProcess, wait_for
+from tests.kafka_cluster import KafkaCluster
 from tests.kafka_helpers import commit, create_topics, produce, unique
 from tests.prometheus_server import PrometheusServer
 
@@ -81,9 +81,9 @@ def test_one_rule_per_metric_honouring_the_selector() -> None:
 
 @pytest.fixture(scope="module")
 def stack(
-    broker: TansuBroker, tmp_path_factory: pytest.TempPathFactory
+    broker: KafkaCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[PrometheusServer, dict[str, str]]]:
-    """Lagging groups on Tansu, two exporter replicas, Prometheus scraping both; all stopped after."""
+    """Lagging groups on Kafka, two exporter replicas, Prometheus scraping both; all stopped after."""
     tmp_path = tmp_path_factory.mktemp("adapter-e2e")
 
     prefix = unique("hpa")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from exporter.demo.broker import TansuBroker
 from tests.cms_server import CmsServer, Scenario, make_points
 from tests.exporter_process import ExporterProcess, run_cli, select, value, wait_for
+from tests.kafka_cluster import KafkaCluster
 from tests.kafka_helpers import commit, create_topics, produce, unique
 
 ACC = "kafka_consumer_message_accumulation"
@@ -104,7 +104,7 @@ def test_exact_values_and_vanishing_groups(cms: CmsServer, tmp_path: Path) -> No
 
 
 async def test_kafka_keeps_working_while_cloudmonitor_fails(
-    broker: TansuBroker, cms: CmsServer, tmp_path: Path
+    broker: KafkaCluster, cms: CmsServer, tmp_path: Path
 ) -> None:
     topic, group = unique("cms-side"), unique("cms-side-g")
     await create_topics(broker.bootstrap, {topic: 1})

@@ -1,4 +1,4 @@
-"""Lag in seconds end to end on Tansu: a paced producer, a slower consumer, both methods.
+"""Lag in seconds end to end on real Kafka 4.x: a paced producer, a slower consumer, both methods.
 
 The truth is computed from the timestamps of the records the test produced: at a refresh that
 saw committed offset `c`, the lag is the refresh time minus the timestamp of record `c`.
@@ -18,8 +18,8 @@ from aiokafka.structs import TopicPartition
 
 from exporter.collectors.kafka import KafkaCollector
 from exporter.collectors.kafka.config import KafkaConfig
-from exporter.demo.broker import TansuBroker
 from tests.exporter_process import ExporterProcess, Samples, value
+from tests.kafka_cluster import KafkaCluster
 from tests.kafka_helpers import commit, create_topics, delete_topics, produce, unique
 
 PRODUCE_PER_S = 20
@@ -103,7 +103,7 @@ def _errors(
     return errors
 
 
-async def test_lag_seconds_matches_record_timestamps(broker: TansuBroker, tmp_path: Path) -> None:
+async def test_lag_seconds_matches_record_timestamps(broker: KafkaCluster, tmp_path: Path) -> None:
     topic, group = unique("lagsec"), unique("slow")
     await create_topics(broker.bootstrap, {topic: 1})
     times: dict[int, float] = {}
@@ -147,7 +147,7 @@ async def test_lag_seconds_matches_record_timestamps(broker: TansuBroker, tmp_pa
         print(f"lag_seconds error vs truth (n, mean, mean |err|, max |err|): {report}")
 
 
-async def test_history_survives_failures_and_drops_deleted_topics(own_broker: TansuBroker) -> None:
+async def test_history_survives_failures_and_drops_deleted_topics(own_broker: KafkaCluster) -> None:
     """Through the collector itself: tables fill over refreshes, a deleted topic's tables go, a
     failed refresh (broker stopped) leaves them as they were."""
     kept, deleted, group = unique("kept"), unique("deleted"), unique("hist")
@@ -199,7 +199,7 @@ async def test_history_survives_failures_and_drops_deleted_topics(own_broker: Ta
 
 
 async def test_method_timestamp_reads_the_record_at_the_committed_offset(
-    broker: TansuBroker,
+    broker: KafkaCluster,
 ) -> None:
     """Records stamped in the past: the timestamp method reports their age exactly, where the
     estimate (which only saw them arrive now) could not."""

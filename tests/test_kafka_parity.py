@@ -14,7 +14,7 @@ from exporter.collectors.kafka.metrics import to_metrics
 from exporter.collectors.kafka.protocol import decode_metadata
 from exporter.collectors.kafka.reader import partition_infos, partitions_of
 from exporter.collectors.kafka.state import ClusterState, GroupInfo
-from exporter.demo.broker import TansuBroker
+from tests.conftest import Broker
 from tests.exporter_process import ExporterProcess, select, value, wait_for
 from tests.kafka_helpers import commit, create_topics, produce, unique
 from tests.test_chart_metric_names import grafana_to_promql, metric_names
@@ -140,9 +140,8 @@ def test_every_metric_of_dashboard_7589_exists() -> None:
     assert used <= known
 
 
-async def test_replication_series_and_switches_on_tansu(
-    broker: TansuBroker, tmp_path: Path
-) -> None:
+async def test_replication_series_and_switches(any_broker: Broker, tmp_path: Path) -> None:
+    broker = any_broker
     topic, groups = unique("parity"), unique("parity-g")
     idle, active = f"{groups}-idle", f"{groups}-active"
     await create_topics(broker.bootstrap, {topic: 2})

@@ -1,4 +1,5 @@
-"""Consumer status end to end on Tansu with real consumers: OK, WARN, STALL, STOP, ERR and OK again.
+"""Consumer status end to end with real consumers on Kafka 4.x, Kafka 3.9.x and Tansu: OK, WARN,
+STALL, STOP, ERR and OK again.
 
 A paced producer feeds one topic read by two groups:
 - `member` joins the group (subscribe): caught up (OK), slower than the producer (WARN), paused
@@ -7,7 +8,7 @@ A paced producer feeds one topic read by two groups:
   no members: caught up (OK), stops committing while records keep coming (STOP), has its offset
   rewound (ERR), restarts and catches up (OK).
 Tansu keeps a stopped member in the group indefinitely, so a subscribed consumer cannot show the
-members-gone side of STOP here; the assign()-mode group does.
+members-gone side of STOP on every target; the assign()-mode group does.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
-from exporter.demo.broker import TansuBroker
+from tests.conftest import Broker
 from tests.exporter_process import ExporterProcess, Samples, value, wait_for
 from tests.kafka_helpers import commit, create_topics, unique
 
@@ -95,7 +96,8 @@ class Consumer:
             await self.consumer.stop()
 
 
-async def test_status_follows_the_consumers(broker: TansuBroker, tmp_path: Path) -> None:
+async def test_status_follows_the_consumers(any_broker: Broker, tmp_path: Path) -> None:
+    broker = any_broker
     topic, groups = unique("status"), unique("g")
     member_group, assigned_group = f"{groups}-member", f"{groups}-assigned"
     await create_topics(broker.bootstrap, {topic: 1})

@@ -14,13 +14,14 @@ from pathlib import Path
 
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 
-from exporter.demo.broker import TansuBroker, free_port
+from exporter.demo.broker import free_port
 from tests.exporter_process import ROOT, ExporterProcess, parse_metrics, select, value, wait_for
+from tests.kafka_cluster import KafkaCluster
 from tests.kafka_helpers import commit, create_topics, produce, unique
 
 
 async def test_sigterm_stops_within_5s_and_http_formats(
-    broker: TansuBroker, tmp_path: Path
+    broker: KafkaCluster, tmp_path: Path
 ) -> None:
     topic, group = unique("life"), unique("life-g")
     await create_topics(broker.bootstrap, {topic: 2})

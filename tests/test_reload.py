@@ -14,8 +14,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from exporter.demo.broker import TansuBroker
 from tests.exporter_process import ExporterProcess, Samples, parse_metrics, select, value, wait_for
+from tests.kafka_cluster import KafkaCluster
 from tests.kafka_helpers import commit, create_topics, produce, unique
 
 OK_RELOAD = "kafka_health_exporter_config_last_reload_successful"
@@ -48,7 +48,7 @@ def _offset(samples: Samples, cluster: str, topic: str) -> float | None:
 
 
 async def test_added_changed_removed_unchanged_and_a_broken_file(
-    broker: TansuBroker, tmp_path: Path
+    broker: KafkaCluster, tmp_path: Path
 ) -> None:
     topic_a, topic_b = unique("reload-a"), unique("reload-b")
     await create_topics(broker.bootstrap, {topic_a: 1, topic_b: 1})
@@ -169,7 +169,7 @@ async def test_added_changed_removed_unchanged_and_a_broken_file(
     assert exporter.stop() == 0
 
 
-async def test_reloads_racing_refreshes_and_scrapes(broker: TansuBroker, tmp_path: Path) -> None:
+async def test_reloads_racing_refreshes_and_scrapes(broker: KafkaCluster, tmp_path: Path) -> None:
     topic, group = unique("race"), unique("race-g")
     await create_topics(broker.bootstrap, {topic: 2})
     await produce(broker.bootstrap, topic, {0: 4, 1: 2})

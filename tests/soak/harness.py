@@ -1,5 +1,5 @@
 """The fault and soak harness: one exporter with a kafka, an aliyun_cms and a jmx collector at 1 s
-intervals against real sources (Tansu, the local CloudMonitor server, a fake Streams JVM), while a
+intervals against real sources (Apache Kafka 4.x, the local CloudMonitor server, a fake Streams JVM), while a
 driver injects faults one after another, threads scrape hard and probe /live, and a sampler reads
 the exporter's fds, threads, child processes, RSS and asyncio tasks.
 
@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from exporter.demo.broker import TansuBroker
 from tests.cms_server import CmsServer, make_points
 from tests.exporter_process import ExporterProcess, Samples, parse_metrics, value
 from tests.jmx_app import FakeStreamsJvm
+from tests.kafka_cluster import KafkaCluster
 from tests.kafka_helpers import commit, create_topics, produce
 from tests.soak.procwatch import ProcSample, descendants, sample
 
@@ -125,7 +125,7 @@ class SoakReport:
         return out
 
 
-def exporter_config(broker: TansuBroker, cms: CmsServer, jvm: FakeStreamsJvm) -> str:
+def exporter_config(broker: KafkaCluster, cms: CmsServer, jvm: FakeStreamsJvm) -> str:
     """The daemon under test: three collectors at 1 s."""
     common = f"interval: {INTERVAL}s, timeout: {TIMEOUT}s, stale_after: {STALE_AFTER}s"
     return f"""
@@ -150,6 +150,8 @@ class Soak:
         self._stop = threading.Event()
         self._cycle = 0
         self._kafka_lag = 0
+        self._kafka_end = 0
+        """Records in the topic so far: Kafka keeps them across broker restarts."""
         self._cms_value = 0
 
     # --- sources ---------------------------------------------------------------------------
@@ -159,12 +161,16 @@ class Soak:
         produced = 3 + self._cycle % 5
         bootstrap = self.broker.bootstrap
 
+        end = self._kafka_end + produced
+
         async def seed() -> None:
-            await create_topics(bootstrap, {TOPIC: 1})
-            await produce(bootstrap, TOPIC, {0: produced})
-            await commit(bootstrap, GROUP, {(TOPIC, 0): 1})
+            if not self._kafka_end:
+                await create_topics(bootstrap, {TOPIC: 1})
+            await produce(bootstrap, TOPIC, {0: produced}, batch=True)
+            await commit(bootstrap, GROUP, {(TOPIC, 0): end - produced + 1})
 
         asyncio.run(seed())
+        self._kafka_end = end
         self._kafka_lag = produced - 1
 
     def _set_cms_value(self) -> None:
@@ -242,7 +248,7 @@ class Soak:
                 f"kafka series went {took:.2f}s after the last success "
                 f"(bound {self.report.bounds.stale_s:.1f}s)"
             )
-        self.broker.start()
+        self.broker.restart()
         self._seed_kafka()
         self._await_recovery("kafka_restart", "kafka", time.time())
 
@@ -328,7 +334,7 @@ class Soak:
 
     def run(self) -> SoakReport:
         """Start everything, inject faults until the duration is over, stop everything."""
-        self.broker = TansuBroker().start()
+        self.broker = KafkaCluster().start()
         self.cms = CmsServer().start()
         self.jvm = FakeStreamsJvm(self.classes, "string")
         threads: list[threading.Thread] = []
@@ -362,7 +368,7 @@ class Soak:
             self._stop.set()
             self.jvm.stop()
             self.cms.stop()
-            self.broker.stop()
+            self.broker.close()
         return self.report
 
     def _drive(self) -> None:
