@@ -20,10 +20,9 @@ from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaConnectionError, KafkaError
-from aiokafka.helpers import create_ssl_context
 from aiokafka.protocol.api import Request, Response
 
-from exporter.collectors.kafka import protocol
+from exporter.collectors.kafka import errors, protocol
 from exporter.collectors.kafka.config import KafkaConfig
 from exporter.collectors.kafka.state import ClusterState, GroupInfo, PartitionInfo
 
@@ -98,10 +97,7 @@ class ClusterReader:
         cfg = self.config
         ssl_context = None
         if cfg.security_protocol in ("SSL", "SASL_SSL"):
-            ssl_context = create_ssl_context(
-                cafile=cfg.ssl_cafile, certfile=cfg.ssl_certfile, keyfile=cfg.ssl_keyfile
-            )
-            ssl_context.check_hostname = cfg.ssl_check_hostname
+            ssl_context = errors.tls_context(cfg)
         client = AIOKafkaClient(
             bootstrap_servers=cfg.bootstrap_servers,
             client_id="kafka-health-exporter",
@@ -114,8 +110,12 @@ class ClusterReader:
         )
         try:
             await client.bootstrap()
-        except BaseException:
+        except BaseException as exc:
             await asyncio.shield(client.close())
+            if isinstance(exc, KafkaConnectionError):  # "Unable to bootstrap": find out why
+                explained = await errors.explain_bootstrap_failure(cfg, ssl_context, client.hosts)
+                if explained is not None:
+                    raise explained from exc
             raise
         self._client = client
         self._null_offset_fetch = None
