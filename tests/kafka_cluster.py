@@ -294,8 +294,7 @@ class KafkaCluster:
         )  # fmt: skip
         if result.returncode != 0:
             raise KafkaUnavailable(
-                f"StorageTool format failed for node {node.node_id}: {result.stdout}"
-                f"{result.stderr}"
+                f"StorageTool format failed for node {node.node_id}: {result.stdout}{result.stderr}"
             )
 
     def _properties(self, node: KafkaNode) -> str:

@@ -94,9 +94,7 @@ async def commit_many(
             node = await client.coordinator_lookup(0, group)  # 0: a consumer group
             request = OffsetCommitRequest(group, -1, "", -1, list(by_topic.items()))
             response = await client.send(node, request)
-        errors = [
-            p["error_code"] for t in response.to_object()["topics"] for p in t["partitions"]
-        ]
+        errors = [p["error_code"] for t in response.to_object()["topics"] for p in t["partitions"]]
         assert not any(errors), f"commit of {group} failed: {response}"
 
     try:

@@ -55,9 +55,9 @@ async def test_requests_per_refresh(any_broker: Broker) -> None:
     try:
         first = await reader.read()
         assert set(first.groups) == set(groups)
-        assert all(
-            first.groups[g].offsets == {(topic, i % 4): 1} for i, g in enumerate(groups)
-        ), "every group's committed offset, and only the committed partition"
+        assert all(first.groups[g].offsets == {(topic, i % 4): 1} for i, g in enumerate(groups)), (
+            "every group's committed offset, and only the committed partition"
+        )
         probes = len(reader.sent)
         reader.sent.clear()
         second = await reader.read()
