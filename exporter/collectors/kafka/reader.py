@@ -135,16 +135,32 @@ class ClusterReader:
 
     async def _read(self, client: AIOKafkaClient) -> ClusterState:
         cfg = self.config
-        metadata = await self._send(client, client.get_random_node(), protocol.metadata_request())
+        # Any broker can answer Metadata: one that is down (still in the client's metadata, or the
+        # first bootstrap server) must not fail the refresh while another one answers.
+        known = [b.nodeId for b in client.cluster.brokers()]
+        metadata, failure = None, None
+        for node in dict.fromkeys(n for n in [client.get_random_node(), *known] if n is not None):
+            try:
+                metadata = await self._send(client, node, protocol.metadata_request())
+                break
+            except KafkaError as exc:
+                failure = exc
+        if metadata is None:
+            raise failure or KafkaConnectionError("no broker known to ask for metadata")
+        # The client connects to node ids through its own metadata, refreshed only every few
+        # minutes: without this, a broker that came back (or a new one) fails every request to it.
+        client.cluster.update_metadata(metadata)
         brokers, raw_topics = protocol.decode_metadata(metadata)
         topics = partitions_of(raw_topics, cfg.topics.matches)
 
         node_ids = [b.node_id for b in brokers]
         listed = await _all(*(self._list_groups(client, n) for n in node_ids))
+        if node_ids and all(groups is None for groups in listed):
+            raise KafkaConnectionError(f"ListGroups failed on every broker ({node_ids})")
         coordinators = {
             group: node
             for node, groups in zip(node_ids, listed, strict=True)
-            for group in groups
+            for group in groups or ()
             if cfg.groups.matches(group)
         }
         # Probe alone what some brokers (Tansu) get wrong: their failure closes the connection,
@@ -174,9 +190,23 @@ class ClusterReader:
             groups[group] = GroupInfo(members=members, state=state, offsets=offsets.get(group, {}))
         return ClusterState(brokers=tuple(brokers), topics=topic_state, groups=groups)
 
-    async def _list_groups(self, client: AIOKafkaClient, node: int) -> list[str]:
-        response = await self._send(client, node, protocol.list_groups_request())
-        return protocol.decode_list_groups(response)
+    async def _list_groups(self, client: AIOKafkaClient, node: int) -> list[str] | None:
+        """Groups coordinated by `node`; None (after a warning) when it cannot answer.
+
+        A broker still in the metadata but down (crashed, not yet fenced by the controller), or
+        still loading its group coordinator after a restart, leaves out only its own groups.
+        """
+        try:
+            response = await self._send(client, node, protocol.list_groups_request())
+            return protocol.decode_list_groups(response)
+        except KafkaError as exc:
+            log.warning(
+                "%s: ListGroups failed on broker %s (%r); its groups are left out this refresh",
+                self.config.name,
+                node,
+                exc,
+            )
+            return None
 
     async def _watermarks(
         self, client: AIOKafkaClient, topics: dict[str, dict[int, dict[str, Any]]], earliest: bool
@@ -188,13 +218,26 @@ class ClusterReader:
                 if meta["leader"] >= 0:
                     by_leader[meta["leader"]][topic].append(number)
 
-        async def ask(leader: int, timestamp: int) -> dict[tuple[str, int], int]:
+        async def ask(leader: int, timestamp: int) -> dict[tuple[str, int], int] | None:
             request = protocol.list_offsets_request(by_leader[leader], timestamp)
-            return protocol.decode_list_offsets(await self._send(client, leader, request))
+            try:
+                return protocol.decode_list_offsets(await self._send(client, leader, request))
+            except KafkaError as exc:  # a leader that is down: only its partitions lack offsets
+                log.warning(
+                    "%s: ListOffsets failed on broker %s (%r); its partitions have no offsets"
+                    " this refresh",
+                    self.config.name,
+                    leader,
+                    exc,
+                )
+                return None
 
         leaders = list(by_leader)
         timestamps = (protocol.LATEST, protocol.EARLIEST) if earliest else (protocol.LATEST,)
-        answers = await _all(*(ask(leader, ts) for ts in timestamps for leader in leaders))
+        found = await _all(*(ask(leader, ts) for ts in timestamps for leader in leaders))
+        if found and all(answer is None for answer in found):
+            raise KafkaConnectionError(f"ListOffsets failed on every leader ({leaders})")
+        answers = [answer or {} for answer in found]
         newest: dict[tuple[str, int], int] = {}
         oldest: dict[tuple[str, int], int] = {}
         for answer in answers[: len(leaders)]:
