@@ -3,7 +3,7 @@ compatibility subset, and the exporter as a subprocess.
 
 `broker` is a single-node Kafka 4.x for the session; `any_broker` runs a test on Kafka 4.x,
 Kafka 3.9.x and Tansu in turn; `own_broker` is a Kafka 4.x node of the test's own, for tests that
-stop and restart it; `kafka_cluster3` is a three-node Kafka 4.x cluster of the test's own.
+stop and restart it (the replication tests start a three-node cluster of their own).
 Every broker is stopped and reaped by its fixture, even when the test fails.
 """
 
@@ -68,13 +68,3 @@ def any_broker(request: pytest.FixtureRequest) -> Broker:
 def own_broker() -> Iterator[KafkaCluster]:
     """A Kafka 4.x node of the test's own, for tests that stop and restart it."""
     yield from _kafka(KAFKA_4)
-
-
-@pytest.fixture
-def kafka_cluster3() -> Iterator[KafkaCluster]:
-    """A three-node Kafka 4.x cluster (static quorum of three combined nodes)."""
-    cluster = KafkaCluster(version=KAFKA_4, size=3).start()
-    try:
-        yield cluster
-    finally:
-        cluster.close()
