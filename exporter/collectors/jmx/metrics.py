@@ -16,8 +16,8 @@ from exporter.collectors.jmx.state import STATES, UNKNOWN, StreamsReading
 METRICS_COUNT = MetricSpec(
     "kafka_streams_kafka_metrics_count_count",
     "gauge",
-    "kafka.streams:type=kafka-metrics-count count: above 1 while the app runs, 1 once its streams"
-    " died (the name jmx_exporter users alert on).",
+    "kafka.streams:type=kafka-metrics-count count: the number of metrics the Kafka Streams"
+    " client registered; absent once the client died or was closed (its MBeans are unregistered).",
     ("target",),
 )
 ALIVE = MetricSpec(

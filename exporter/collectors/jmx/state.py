@@ -2,14 +2,19 @@
 
 Pure: built from the JAR's readings plus two facts the collector keeps (whether Streams beans
 were ever seen, and how long since it started). Reading rules, from Kafka's JmxReporter,
-ClientMetrics and KafkaStreams:
-- `kafka.streams:type=kafka-metrics-count` `count` is above 1.0 while the app runs and 1.0 once
-  its streams are dead (every client version has it);
+ClientMetrics and KafkaStreams, checked against real 3.9.2 and 4.4.0 apps
+(tests/test_jmx_streams_e2e.py):
+- `kafka.streams:type=kafka-metrics-count` `count` (every client version has it) counts the
+  client's metrics: about 150 while a real app runs. Only a pre-2.5 client (no stream-metrics
+  beans) is judged by it (alive while above 1.0);
 - KIP-444 clients have `kafka.streams:type=stream-metrics,client-id=C` with `state` (a String in
   4.x, the KafkaStreams.State enum in 3.x, which a remote client reads as null),
-  `alive-stream-threads` and `failed-stream-threads`; newer clients add the numeric
-  `client-state` (the enum's ordinal) on a bean that also has a `process-id` key;
-- a 3.x client closed by a dying stream thread unregisters every kafka.streams bean.
+  `alive-stream-threads` and `failed-stream-threads`; 4.x adds the numeric `client-state` (the
+  enum's ordinal) on a bean that also has `process-id` and `application-id` keys;
+- a client closed by a dying stream thread (SHUTDOWN_CLIENT) or by close() unregisters every
+  kafka.streams bean, the count included, before its state reaches ERROR / NOT_RUNNING: the
+  state seen last, if any, is PENDING_ERROR (4.x) or 0 alive threads (3.x); then the beans are
+  gone, which counts as death once they were seen in that JVM.
 """
 
 from __future__ import annotations
