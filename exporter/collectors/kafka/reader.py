@@ -10,6 +10,7 @@ known groups are asked only for the topics they had commits on, with periodic fu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import zlib
@@ -53,6 +54,8 @@ class ClusterReader:
         self._group_topics: dict[str, frozenset[str]] = {}
         """Topics each group had commits on at its last answer (for explicit OffsetFetch)."""
         self._reads = 0
+        self._cleanups: set[asyncio.Future[None]] = set()
+        """Clients of cancelled bootstraps, closing once their bootstrap has ended."""
 
     async def read(self) -> ClusterState:
         """Read brokers, topics, watermarks, groups and committed offsets."""
@@ -83,7 +86,12 @@ class ClusterReader:
         return state
 
     async def close(self) -> None:
-        """Close the client; the next `read()` reconnects."""
+        """Close the client; the next `read()` reconnects. Clients of cancelled bootstraps get
+        two seconds to end theirs and close."""
+        if self._cleanups:
+            _, late = await asyncio.wait(self._cleanups, timeout=2.0)
+            for cleanup in late:
+                cleanup.cancel()
         client, self._client = self._client, None
         if client is not None:
             try:
@@ -108,8 +116,17 @@ class ClusterReader:
             sasl_plain_username=cfg.sasl_username,
             sasl_plain_password=cfg.sasl_password,
         )
+        bootstrap = asyncio.ensure_future(client.bootstrap())
         try:
-            await client.bootstrap()
+            await asyncio.shield(bootstrap)
+        except asyncio.CancelledError:
+            # aiokafka leaks its bootstrap connection when the bootstrap is cancelled mid-request
+            # (a reload replacing a collector, a refresh timeout): let it end by itself, bounded
+            # by the request timeout, and close the client then.
+            cleanup = asyncio.ensure_future(_close_after(bootstrap, client))
+            self._cleanups.add(cleanup)
+            cleanup.add_done_callback(self._cleanups.discard)
+            raise
         except BaseException as exc:
             await asyncio.shield(client.close())
             if isinstance(exc, KafkaConnectionError):  # "Unable to bootstrap": find out why
@@ -422,6 +439,15 @@ def partitions_of(
             continue
         out[topic["topic"]] = {p["partition"]: p for p in topic["partitions"]}
     return out
+
+
+async def _close_after(bootstrap: asyncio.Future[None], client: AIOKafkaClient) -> None:
+    """Wait for `bootstrap` to end however it ends, then close `client`."""
+    await asyncio.wait([bootstrap])
+    if not bootstrap.cancelled():
+        bootstrap.exception()  # retrieved: a failed bootstrap nobody waits for is no error
+    with contextlib.suppress(KafkaError, OSError, asyncio.TimeoutError):
+        await asyncio.wait_for(client.close(), 2.0)
 
 
 async def _all(*requests: Awaitable[Any]) -> list[Any]:
