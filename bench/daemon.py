@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from exporter.demo.broker import free_port
-from exporter.demo.processes import stop_process
+from exporter.cli.demo.broker import free_port
+from exporter.cli.demo.processes import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 

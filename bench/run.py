@@ -26,7 +26,7 @@ from typing import Any
 from bench import measure
 from bench.report import markdown
 from bench.workload import Workload, build
-from exporter.demo.broker import TansuBroker
+from exporter.cli.demo.broker import TansuBroker
 
 DEFAULT_SIZES = "10x1x10,200x5x30,1000x10x50,1000x1x50"
 BIG_SIZE = "5000x20x100"

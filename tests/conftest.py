@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from exporter.demo.broker import TansuBroker
+from exporter.cli.demo.broker import TansuBroker
 from tests.kafka_cluster import KAFKA_3, KAFKA_4, KafkaCluster
 
 Broker = KafkaCluster | TansuBroker

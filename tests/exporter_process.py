@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.demo.broker import free_port
-from exporter.demo.processes import stop_process
+from exporter.cli.demo.broker import free_port
+from exporter.cli.demo.processes import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")

@@ -30,8 +30,8 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
-from exporter.demo.broker import free_port
-from exporter.demo.processes import stop_process
+from exporter.cli.demo.broker import free_port
+from exporter.cli.demo.processes import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 POM = ROOT / "tests" / "kafka" / "pom.xml"

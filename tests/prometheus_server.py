@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from exporter.demo.broker import free_port
-from exporter.demo.processes import stop_process
+from exporter.cli.demo.broker import free_port
+from exporter.cli.demo.processes import stop_process
 
 
 class PrometheusServer:

@@ -29,10 +29,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
+from exporter.cli.demo.broker import free_port
+from exporter.cli.demo.processes import stop_process
 from exporter.collectors.jmx.config import service_url_for
 from exporter.collectors.jmx.query import Endpoint, JmxError, Query, Reading, run_queries
-from exporter.demo.broker import free_port
-from exporter.demo.processes import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 POM = ROOT / "tests" / "streams" / "pom.xml"

@@ -47,7 +47,7 @@ def _collector(server: CmsServer, **overrides: object) -> AliyunCmsCollector:
 
 async def _refresh(collector: AliyunCmsCollector) -> CmsState:
     """fetch() the way the scheduler runs it: under the collector timeout."""
-    return await asyncio.wait_for(collector.fetch(), collector.config.timeout_s)
+    return await asyncio.wait_for(collector.fetch(), collector.config.timeout)
 
 
 async def _failure(collector: AliyunCmsCollector) -> CmsError:

@@ -22,8 +22,9 @@ from exporter.collectors.aliyun_cms.datapoints import (
 from exporter.collectors.aliyun_cms.metrics import to_metrics
 from exporter.collectors.aliyun_cms.pager import batches, dimensions
 from exporter.collectors.aliyun_cms.state import CmsState, Datapoint
-from exporter.config import ConfigError, parse_config
-from exporter.filters import NameFilter
+from exporter.config.loader import parse_config
+from exporter.schema.errors import ConfigError
+from exporter.schema.types import NameFilter
 from tests.exporter_process import parse_metrics, value
 
 KEY_ID = "LTAI5tExampleKeyId42"
@@ -218,7 +219,7 @@ collectors:
     env = {"REGION_ID": "cn-shanghai", "ACCESS_KEY_ID": KEY_ID, "ACCESS_KEY_SECRET": SECRET}
     (entry,) = parse_config(text, "c.yaml", env).collectors
     assert isinstance(entry, AliyunCmsConfig)
-    assert entry.interval_s == 60.0  # the kind's default
+    assert entry.interval == 60.0  # the kind's default
     assert entry.api_endpoint == "metrics.cn-shanghai.aliyuncs.com"
     assert entry.api_protocol == "https"
     assert entry.access_key_secret.get_secret_value() == SECRET

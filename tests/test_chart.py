@@ -12,7 +12,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from exporter.config import load_config
+from exporter.config.loader import load_config
 from tests.chart_render import (
     CHART,
     KUBE_VERSION,

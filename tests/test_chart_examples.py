@@ -19,9 +19,9 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from exporter.config import load_config
-from exporter.demo.broker import free_port
-from exporter.demo.processes import stop_process
+from exporter.cli.demo.broker import free_port
+from exporter.cli.demo.processes import stop_process
+from exporter.config.loader import load_config
 from tests.chart_render import CHART, KUBE_VERSION, ROOT, load_values, of_kind, render
 from tests.exporter_process import wait_for
 

@@ -13,7 +13,7 @@ import promql_parser
 import pytest
 import yaml
 
-from exporter.collectors import all_metric_specs
+from exporter.exposition.catalogue import all_metric_specs
 from tests.adapter_query import build_external_query, rules_of
 from tests.chart_render import CHART, rule_groups
 

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from exporter.collector_thread import CollectorThread
+from exporter.daemon.collector_loop import CollectorThread
 
 
 async def test_results_errors_and_the_loop_it_runs_on() -> None:

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from exporter.collectors.kafka.config import KafkaConfig
-from exporter.config import ConfigError, load_config, parse_config
-from exporter.durations import parse_duration
+from exporter.config.loader import load_config, parse_config
+from exporter.schema.durations import parse_duration
+from exporter.schema.errors import ConfigError
 from tests.exporter_process import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,8 +10,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.compression import GzipPrefix
-from exporter.rendering import join_families, render_families
+from exporter.exposition.gzip_prefix import GzipPrefix
+from exporter.exposition.render import join_families, render_families
 
 
 class _Static:
@@ -80,7 +80,7 @@ def test_openmetrics_output_parses() -> None:
 
 def _row_families() -> list[Metric]:
     """Our row-stored families: odd label values, constant labels, every kind of value."""
-    from exporter.catalogue import MetricSpec, build_families
+    from exporter.collectors.families import MetricSpec, build_families
 
     const = {"env": 'pr"od{1}', "a_first": "x\\y"}
     lag = MetricSpec(
@@ -166,8 +166,8 @@ async def test_chunks_body_streams_the_exact_page() -> None:
     import aiohttp
     from aiohttp import web
 
-    from exporter.body import SLICE, ChunksBody
-    from exporter.demo.broker import free_port
+    from exporter.cli.demo.broker import free_port
+    from exporter.web.body import SLICE, ChunksBody
 
     chunks = [b"a" * (SLICE * 3 + 17), b"", b"tail 1\n", bytes(range(256)) * 5000]
 
@@ -194,7 +194,7 @@ async def test_chunks_body_streams_the_exact_page() -> None:
 
 
 def test_accept_encoding_q_values() -> None:
-    from exporter.http import accepts_gzip
+    from exporter.web.routes import accepts_gzip
 
     assert accepts_gzip("gzip")
     assert accepts_gzip("identity, gzip;q=0.5")

@@ -14,7 +14,7 @@ import kubernetes_validate
 import yaml
 
 from exporter.collectors.jmx.config import JmxConfig
-from exporter.config import parse_config
+from exporter.config.loader import parse_config
 from tests.exporter_process import ROOT
 
 

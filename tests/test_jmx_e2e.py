@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from exporter.demo.broker import free_port
+from exporter.cli.demo.broker import free_port
 from tests.exporter_process import ROOT, ExporterProcess, value, wait_for
 from tests.jmx_app import FakeStreamsJvm, jmx_classes, start_jvm
 

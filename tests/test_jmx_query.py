@@ -19,7 +19,7 @@ from exporter.collectors.jmx import JmxCollector
 from exporter.collectors.jmx.config import JmxConfig
 from exporter.collectors.jmx.query import Endpoint, JmxError, build_command
 from exporter.collectors.jmx.state import STREAMS_QUERIES
-from exporter.config import parse_config
+from exporter.config.loader import parse_config
 from tests.jmx_app import FakeStreamsJvm, jmx_classes, jmxquery_processes, start_jvm
 
 __all__ = ["jmx_classes", "start_jvm"]
@@ -117,7 +117,7 @@ async def test_password_auth(start_jvm: StartJvm) -> None:
 
 
 async def test_refused_connection_is_an_error_not_dead_beans() -> None:
-    from exporter.demo.broker import free_port
+    from exporter.cli.demo.broker import free_port
 
     port = free_port()
     with pytest.raises(JmxError, match=r"connection-error.*Connection refused"):

@@ -29,7 +29,7 @@ import yaml
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
-from exporter.demo.broker import free_port
+from exporter.cli.demo.broker import free_port
 from tests.exporter_process import (
     ROOT,
     ExporterProcess,

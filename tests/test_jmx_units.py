@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client.core import Metric
 
+from exporter.cli.probe_jmx import jmx_url
 from exporter.collectors.base import Health
 from exporter.collectors.jmx import JmxCollector
 from exporter.collectors.jmx.config import JmxConfig
@@ -27,8 +28,8 @@ from exporter.collectors.jmx.state import (
     parse_object_name,
     runtime_of,
 )
-from exporter.config import ConfigError, parse_config
-from exporter.probe import jmx_url
+from exporter.config.loader import parse_config
+from exporter.schema.errors import ConfigError
 
 CLIENT = "kafka.streams:type=stream-metrics,client-id=app-1"
 

@@ -188,7 +188,7 @@ async def test_history_survives_failures_and_drops_deleted_topics(own_broker: Ka
 
         own_broker.stop()
         with pytest.raises((KafkaError, OSError, asyncio.TimeoutError)):
-            await asyncio.wait_for(collector.fetch(), config.timeout_s)
+            await asyncio.wait_for(collector.fetch(), config.timeout)
         after = (
             history.watermarks[(kept, 0)].points(),
             history.commits.observations((group, kept, 0)),

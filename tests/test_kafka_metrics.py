@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from exporter.collectors.kafka.metrics import to_metrics
 from exporter.collectors.kafka.state import Broker, ClusterState, GroupInfo, PartitionInfo
-from exporter.filters import NameFilter
+from exporter.schema.types import NameFilter
 
 
 def _samples(state: ClusterState) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

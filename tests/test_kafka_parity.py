@@ -9,11 +9,11 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer
 from aiokafka.protocol.metadata import MetadataResponse_v1
 
-from exporter.collectors import all_metric_specs
 from exporter.collectors.kafka.metrics import to_metrics
 from exporter.collectors.kafka.protocol import decode_metadata
 from exporter.collectors.kafka.reader import partition_infos, partitions_of
 from exporter.collectors.kafka.state import ClusterState, GroupInfo
+from exporter.exposition.catalogue import all_metric_specs
 from tests.conftest import Broker
 from tests.exporter_process import ExporterProcess, select, value, wait_for
 from tests.kafka_helpers import commit, create_topics, produce, unique

@@ -10,9 +10,9 @@ import warnings
 import zlib
 from typing import Any
 
+from exporter.cli.demo.broker import TansuBroker
 from exporter.collectors.kafka.config import KafkaConfig
 from exporter.collectors.kafka.reader import RESCAN_EVERY, ClusterReader
-from exporter.demo.broker import TansuBroker
 from tests.kafka_helpers import commit, create_topics, unique
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 
-from exporter.demo.broker import free_port
+from exporter.cli.demo.broker import free_port
 from tests.exporter_process import ROOT, ExporterProcess, parse_metrics, select, value, wait_for
 from tests.kafka_cluster import KafkaCluster
 from tests.kafka_helpers import commit, create_topics, produce, unique

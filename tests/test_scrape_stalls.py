@@ -8,11 +8,11 @@ import gc
 import gzip
 import sys
 
-from exporter.app import GIL_SWITCH_INTERVAL, tune_interpreter
-from exporter.exposition import Exposition
-from exporter.process_metrics import ProcessMetrics
-from exporter.self_metrics import DaemonCounters
-from exporter.snapshot import SnapshotStore
+from exporter.daemon.serve import GIL_SWITCH_INTERVAL, tune_interpreter
+from exporter.exposition.page import Exposition
+from exporter.exposition.process_metrics import ProcessMetrics
+from exporter.exposition.self_metrics import DaemonCounters
+from exporter.exposition.store import SnapshotStore
 from tests.exporter_process import parse_metrics, value
 
 

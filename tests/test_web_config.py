@@ -9,9 +9,10 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from exporter.config import ConfigError, load_config, parse_config
-from exporter.web_config import parse_web_config
-from exporter.web_loader import load_web_config
+from exporter.config.loader import load_config, parse_config
+from exporter.schema.errors import ConfigError
+from exporter.web.config import parse_web_config
+from exporter.web.loader import load_web_config
 from tests.exporter_process import ROOT, run_cli
 from tests.tls_certs import Authority
 
@@ -102,9 +103,9 @@ rate_limit:
     [
         (
             "tls_server_config: {cert_file: a, key_file: b, reload_interval: 5m}",
-            "tls_server_config.reload_interval: unsupported key (value '5m')",
+            "tls_server_config.reload_interval: unknown key (value '5m')",
         ),
-        ("unknown_section: {}", "unknown_section: unsupported key"),
+        ("unknown_section: {}", "unknown_section: unknown key"),
         (
             "tls_server_config: {cert_file: a, key_file: b, client_auth_type: Maybe}",
             "tls_server_config.client_auth_type: invalid value 'Maybe': expected one of",
@@ -158,7 +159,7 @@ rate_limit:
             "http_server_config: {headers: {X-Frame-Options: allow}}",
             "X-Frame-Options: expected one of deny, sameorigin, got 'allow'",
         ),
-        ("http_server_config: {http3: true}", "http_server_config.http3: unsupported key"),
+        ("http_server_config: {http3: true}", "http_server_config.http3: unknown key"),
         ("rate_limit: {interval: soon, burst: 2}", "rate_limit.interval: invalid value 'soon'"),
         ("basic_auth_users: [alice]", "basic_auth_users: invalid value"),
         ("basic_auth_users: {alice: plain}", "basic_auth_users.alice: invalid value '***'"),
@@ -268,7 +269,7 @@ def test_check_config_and_run_refuse_a_bad_web_config(pki: Authority, tmp_path: 
     for command in ("check-config", "run"):
         done = run_cli(command, "-c", str(config), "--web.config.file", str(web))
         assert done.returncode == 1, done.stderr
-        assert f"{web}: tls_server_config.ocsp: unsupported key (value True)" in done.stderr
+        assert f"{web}: tls_server_config.ocsp: unknown key (value True)" in done.stderr
 
     web.write_text(
         f"tls_server_config: {{cert_file: {pki.directory}/server.crt, "

@@ -16,10 +16,10 @@ import bcrypt
 import pytest
 from aiohttp import web
 
-from exporter.demo.broker import free_port
-from exporter.self_metrics import DaemonCounters
-from exporter.web_auth import WebGuard, parse_basic
-from exporter.web_config import WebSettings, parse_web_config
+from exporter.cli.demo.broker import free_port
+from exporter.exposition.self_metrics import DaemonCounters
+from exporter.web.auth import WebGuard, parse_basic
+from exporter.web.config import WebSettings, parse_web_config
 from tests.exporter_process import ExporterProcess, parse_metrics, value, wait_for
 from tests.prometheus_server import PrometheusServer
 from tests.tls_certs import Authority, Issued

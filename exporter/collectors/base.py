@@ -6,34 +6,70 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from prometheus_client.core import Metric
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from exporter.catalogue import MetricSpec
-from exporter.durations import Duration
+from exporter.collectors.families import MetricSpec
+from exporter.schema.durations import parse_duration
+from exporter.schema.types import Duration
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _COLLECTOR_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+DEFAULT_INTERVAL = 30.0
+DEFAULT_TIMEOUT = 10.0
 
 
 class CollectorConfig(BaseModel):
-    """Fields every collector entry has. Kinds subclass this and add their own.
+    """Fields every collector entry has. Kinds subclass this, add their own fields and may set
+    their own `default_interval` and `default_health`.
 
-    `interval`, `timeout`, `stale_after` and `health` are `None` when the file leaves them out;
-    the config loader fills them from `defaults` and the kind's own defaults.
+    Validation resolves every field in one pass: an entry without `interval` gets the kind's
+    default, else `defaults.interval` of the file (passed as validation context `defaults`), else
+    30s; without `timeout`, `defaults.timeout`, else 10s or 80% of a shorter interval; without
+    `stale_after`, three intervals; without `health`, the kind's default.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    default_interval: ClassVar[float | None] = None
+    """The kind's refresh interval when the entry sets none (None: the file's default)."""
+    default_health: ClassVar[bool] = False
+    """Whether the kind takes part in /health when the entry does not say."""
+
     name: str
     type: str
-    interval: Duration | None = None
-    timeout: Duration | None = None
-    stale_after: Duration | None = None
-    health: bool | None = None
+    interval: Duration
+    timeout: Duration
+    stale_after: Duration
+    health: bool
     labels: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inherit_defaults(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, dict):
+            return data
+        defaults = (info.context or {}).get("defaults")
+        filled = dict(data)
+        if filled.get("interval") is None:
+            filled["interval"] = cls.default_interval or getattr(
+                defaults, "interval", DEFAULT_INTERVAL
+            )
+        try:
+            interval = parse_duration(filled["interval"])
+        except ValueError:  # reported by the field itself; the rest needs no default then
+            interval = DEFAULT_INTERVAL
+        if filled.get("timeout") is None:
+            filled["timeout"] = getattr(defaults, "timeout", None) or min(
+                DEFAULT_TIMEOUT, 0.8 * interval
+            )
+        if filled.get("stale_after") is None:
+            filled["stale_after"] = 3 * interval
+        if filled.get("health") is None:
+            filled["health"] = cls.default_health
+        return filled
 
     @field_validator("name")
     @classmethod
@@ -52,28 +88,9 @@ class CollectorConfig(BaseModel):
                 raise ValueError(f"label name {key!r} is not a valid Prometheus label name")
         return value
 
-    # The loader guarantees these are set before a collector is built.
-    @property
-    def interval_s(self) -> float:
-        """Refresh interval in seconds."""
-        assert self.interval is not None
-        return self.interval
-
-    @property
-    def timeout_s(self) -> float:
-        """Refresh timeout in seconds."""
-        assert self.timeout is not None
-        return self.timeout
-
-    @property
-    def stale_after_s(self) -> float:
-        """Seconds after the last success when the series disappear."""
-        assert self.stale_after is not None
-        return self.stale_after
-
     def summary(self) -> str:
         """One line describing this collector, for `check-config`."""
-        return f"{self.name} ({self.type}): every {self.interval_s:g}s, timeout {self.timeout_s:g}s"
+        return f"{self.name} ({self.type}): every {self.interval:g}s, timeout {self.timeout:g}s"
 
 
 @dataclass(frozen=True)
@@ -99,8 +116,6 @@ class Collector(ABC, Generic[ConfigT, FetchedT]):
 
     config_model: ClassVar[type[CollectorConfig]]
     catalogue: ClassVar[tuple[MetricSpec, ...]]
-    default_interval: ClassVar[float | None] = None
-    default_health: ClassVar[bool] = False
 
     def __init__(self, config: ConfigT) -> None:
         self.config = config

@@ -19,7 +19,6 @@ class AliyunCmsCollector(Collector[AliyunCmsConfig, CmsState]):
 
     config_model = AliyunCmsConfig
     catalogue = CATALOGUE
-    default_interval = 60.0
 
     def __init__(self, config: AliyunCmsConfig) -> None:
         super().__init__(config)

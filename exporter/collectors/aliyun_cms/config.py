@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from exporter.collectors.base import CollectorConfig
-from exporter.durations import Duration
-from exporter.filters import NameFilter
+from exporter.schema.types import Duration, MetricName, NameFilter
 
 NAMESPACE = "acs_kafka"
 """CloudMonitor namespace of ApsaraMQ for Kafka."""
@@ -21,7 +20,6 @@ MAX_PAGE_SIZE = 1440
 """The largest `Length` DescribeMetricList accepts."""
 RESERVED_NAMES = ("aliyun_cms_datapoint_timestamp_seconds", "aliyun_cms_api_calls")
 
-_METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _CMS_METRIC = re.compile(r"^[A-Za-z0-9_.]+$")
 _REGION = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$")
@@ -33,7 +31,7 @@ class CmsMetric(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     cms_metric: str
-    name: str
+    name: MetricName
 
     @field_validator("cms_metric")
     @classmethod
@@ -45,8 +43,6 @@ class CmsMetric(BaseModel):
     @field_validator("name")
     @classmethod
     def _name_is_prometheus(cls, value: str) -> str:
-        if not _METRIC_NAME.match(value):
-            raise ValueError("not a valid Prometheus metric name")
         if value in RESERVED_NAMES or value.startswith("kafka_health_exporter_"):
             raise ValueError("this name is used by the exporter itself")
         return value
@@ -64,6 +60,8 @@ def _default_group_filter() -> NameFilter:
 
 class AliyunCmsConfig(CollectorConfig):
     """Consumer-group backlog of ApsaraMQ for Kafka instances, read from CloudMonitor."""
+
+    default_interval: ClassVar[float | None] = 60.0
 
     type: Literal["aliyun_cms"]
     region_id: str

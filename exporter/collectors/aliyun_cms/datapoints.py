@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from exporter.collectors.aliyun_cms.state import Datapoint, SeriesKey
-from exporter.filters import NameFilter
+from exporter.schema.types import NameFilter
 
 VALUE_FIELDS = ("Value", "Maximum", "Average")
 """Where a point's value is looked up, in order; a missing or non-numeric field falls through."""

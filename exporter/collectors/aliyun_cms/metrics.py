@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from prometheus_client.core import Metric
 
-from exporter.catalogue import MetricSpec, build_families
 from exporter.collectors.aliyun_cms.config import NAMESPACE, AliyunCmsConfig, CmsMetric
 from exporter.collectors.aliyun_cms.state import CmsState
+from exporter.collectors.families import MetricSpec, build_families
 
 SERIES_LABELS = ("instance_id", "consumer_group")
 

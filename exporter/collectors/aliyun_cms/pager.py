@@ -80,7 +80,7 @@ class MetricReader:
     @property
     def budget_s(self) -> float:
         """Time a refresh may use: the timeout minus a margin, so our error comes first."""
-        timeout = self.config.timeout_s
+        timeout = self.config.timeout
         return timeout - min(1.0, 0.1 * timeout)
 
     async def read(self) -> CmsState:

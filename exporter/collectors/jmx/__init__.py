@@ -16,7 +16,7 @@ from exporter.collectors.jmx.config import JmxConfig
 from exporter.collectors.jmx.metrics import CATALOGUE, to_metrics
 from exporter.collectors.jmx.query import Endpoint, JmxError, Query, run_queries
 from exporter.collectors.jmx.state import STREAMS_QUERIES, StreamsReading, interpret, runtime_of
-from exporter.durations import format_duration
+from exporter.schema.durations import format_duration
 
 __all__ = ["JmxCollector", "JmxConfig", "JmxError"]
 
@@ -26,8 +26,6 @@ class JmxCollector(Collector[JmxConfig, StreamsReading]):
 
     config_model = JmxConfig
     catalogue = CATALOGUE
-    default_interval = 15.0
-    default_health = True
 
     def __init__(self, config: JmxConfig) -> None:
         super().__init__(config)
@@ -47,7 +45,7 @@ class JmxCollector(Collector[JmxConfig, StreamsReading]):
         JVM is older than `unreachable_grace`: a restarted app (new JVM start time) gets the
         grace again while it builds its KafkaStreams client.
         """
-        readings = await run_queries(self._endpoint, self._queries, self.config.timeout_s)
+        readings = await run_queries(self._endpoint, self._queries, self.config.timeout)
         runtime = runtime_of(readings)
         if runtime.start_ms != self._jvm_start:
             self._jvm_start, self._seen_streams = runtime.start_ms, False

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from exporter.collectors.base import CollectorConfig
-from exporter.durations import Duration, format_duration
+from exporter.schema.durations import format_duration
+from exporter.schema.types import Duration, MetricName
 
-_METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 RESERVED_PREFIX = "kafka_streams_"
 
 
@@ -23,7 +22,7 @@ class BeanGauge(BaseModel):
     attribute: str
     key: str | None = None
     """Item of a CompositeData attribute, e.g. `used` of java.lang:type=Memory HeapMemoryUsage."""
-    name: str
+    name: MetricName
     help: str | None = None
 
     @field_validator("object_name")
@@ -47,16 +46,12 @@ class BeanGauge(BaseModel):
             raise ValueError("expected a single attribute name (no / ; or *)")
         return value
 
-    @field_validator("name")
-    @classmethod
-    def _metric_name(cls, value: str) -> str:
-        if not _METRIC_NAME.match(value):
-            raise ValueError("expected a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)")
-        return value
-
 
 class JmxConfig(CollectorConfig):
     """A JVM exposing Kafka Streams MBeans over remote JMX (RMI)."""
+
+    default_interval: ClassVar[float | None] = 15.0
+    default_health: ClassVar[bool] = True
 
     type: Literal["jmx"]
     host: str = "127.0.0.1"

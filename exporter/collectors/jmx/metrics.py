@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from prometheus_client.core import Metric
 
-from exporter.catalogue import FamilyBuilder, MetricSpec, build_families
+from exporter.collectors.families import FamilyBuilder, MetricSpec, build_families
 from exporter.collectors.jmx.config import BeanGauge
 from exporter.collectors.jmx.state import STATES, UNKNOWN, StreamsReading
 

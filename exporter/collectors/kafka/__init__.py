@@ -63,7 +63,7 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
         observed_at = (started_wall + time.time()) / 2
         record_times = None
         if self.config.time_lag.method == "timestamp":
-            budget = self.config.timeout_s * RECORD_TIME_BUDGET - (time.monotonic() - started)
+            budget = self.config.timeout * RECORD_TIME_BUDGET - (time.monotonic() - started)
             record_times = await self._record_times(state, budget)
         # Linear in group-partitions (tens of ms per 10,000): off the event loop, so scrapes
         # and health checks are not held up while it runs.

@@ -8,7 +8,8 @@ from pydantic import Field, field_validator, model_validator
 
 from exporter.collectors.base import CollectorConfig
 from exporter.collectors.kafka.lag_status_config import StatusConfig, TimeLagConfig
-from exporter.filters import NameFilter
+from exporter.schema.addresses import split_host_port
+from exporter.schema.types import NameFilter
 
 
 class GroupFilter(NameFilter):
@@ -63,9 +64,7 @@ class KafkaConfig(CollectorConfig):
         if not value:
             raise ValueError("expected at least one HOST:PORT")
         for server in value:
-            host, sep, port = server.rpartition(":")
-            if not sep or not host or not port.isdigit():
-                raise ValueError(f"{server!r} is not HOST:PORT")
+            split_host_port(server)
         return value
 
     @model_validator(mode="after")

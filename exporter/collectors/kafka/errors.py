@@ -96,7 +96,7 @@ async def _probe(
             host,
             port,
             client_id="kafka-health-exporter",
-            request_timeout_ms=int(cfg.timeout_s * 1000),
+            request_timeout_ms=int(cfg.timeout * 1000),
             ssl_context=context,
             security_protocol=cfg.security_protocol,
             sasl_mechanism=cfg.sasl_mechanism or "PLAIN",
@@ -174,7 +174,7 @@ def describe(cfg: KafkaConfig, exc: BaseException, address: str, authenticated: 
             )
         return f"the broker at {address} closed the connection ({proto}): {_text(cause)}"
     if isinstance(cause, asyncio.TimeoutError):
-        return f"timed out connecting to {address} after {cfg.timeout_s:g}s ({proto})"
+        return f"timed out connecting to {address} after {cfg.timeout:g}s ({proto})"
     if isinstance(cause, OSError):
         return f"cannot connect to {address}: {_os_text(cause)}"
     return f"cannot connect to {address} ({proto}): {_text(cause)}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from prometheus_client.core import Metric
 
-from exporter.catalogue import MetricSpec, build_families
+from exporter.collectors.families import MetricSpec, build_families
 from exporter.collectors.kafka.evaluation import Evaluation
 from exporter.collectors.kafka.state import ClusterState
 from exporter.collectors.kafka.status import STATUS_NAMES

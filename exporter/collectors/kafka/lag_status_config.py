@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from exporter.durations import Duration
+from exporter.schema.types import Duration
 
 
 class TimeLagConfig(BaseModel):

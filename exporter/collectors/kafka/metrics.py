@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from prometheus_client.core import Metric
 
-from exporter.catalogue import MetricSpec, build_families
+from exporter.collectors.families import MetricSpec, build_families
 from exporter.collectors.kafka.state import ClusterState
 
 BROKERS = MetricSpec("kafka_brokers", "gauge", "Number of brokers in the cluster.", ("cluster",))

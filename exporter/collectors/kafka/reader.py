@@ -109,7 +109,7 @@ class ClusterReader:
         client = AIOKafkaClient(
             bootstrap_servers=cfg.bootstrap_servers,
             client_id="kafka-health-exporter",
-            request_timeout_ms=int(cfg.timeout_s * 1000),
+            request_timeout_ms=int(cfg.timeout * 1000),
             security_protocol=cfg.security_protocol,
             ssl_context=ssl_context,
             sasl_mechanism=cfg.sasl_mechanism or "PLAIN",

@@ -1,11 +1,9 @@
-"""Metric catalogues: every metric name the exporter can produce, with type, help and labels.
-
-Each collector kind declares its own catalogue next to the code that fills it; the chart's rules,
-dashboards and adapter config are checked against `all_metric_specs()` in tests.
+"""What collectors emit: `MetricSpec` (a family's name, type, help and labels: each kind's
+catalogue lists them next to the code that fills them) and `Family`, the row type of one family.
 
 Families are built as rows (label values + value) rather than prometheus_client `Sample` objects:
 with tens of thousands of series per refresh, `Sample`s and their label dicts dominate both the
-conversion time and the memory of a snapshot. `exporter.rendering` renders rows directly; `samples`
+conversion time and the memory of a snapshot. The exposition renders rows directly; `samples`
 still gives prometheus_client objects on demand (tests, foreign writers).
 """
 

@@ -14,10 +14,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from exporter.collector_thread import CollectorThread
 from exporter.collectors.base import Collector, Health
-from exporter.rendering import RenderedFamily, render_families
-from exporter.snapshot import Snapshot
+from exporter.daemon.collector_loop import CollectorThread
+from exporter.exposition.render import RenderedFamily, render_families
+from exporter.exposition.store import Snapshot
 
 log = logging.getLogger(__name__)
 Publish = Callable[[Snapshot], Awaitable[None]]
@@ -44,11 +44,11 @@ async def refresh_once(collector: Collector) -> Snapshot:
     started, cpu = time.monotonic(), time.process_time()
     timings: dict[str, float] = {}
     try:
-        fetched = await asyncio.wait_for(collector.fetch(), cfg.timeout_s)
+        fetched = await asyncio.wait_for(collector.fetch(), cfg.timeout)
         timings["fetch"] = time.monotonic() - started
         rendered, health = await asyncio.to_thread(_convert, collector, fetched, timings)
     except asyncio.TimeoutError:
-        error = f"refresh timed out after {cfg.timeout_s:g}s"
+        error = f"refresh timed out after {cfg.timeout:g}s"
     except Exception as exc:  # noqa: BLE001 - every failure becomes a snapshot, logged below
         error = collector.describe_error(exc)
     else:
@@ -81,7 +81,7 @@ async def cancel_and_wait(*tasks: asyncio.Task[Any]) -> None:
 
 async def run_forever(collector: Collector, publish: Publish, thread: CollectorThread) -> None:
     """Refresh `collector` (on the collector loop) now and then every interval until cancelled."""
-    interval = collector.config.interval_s
+    interval = collector.config.interval
     while True:
         started = time.monotonic()
         snapshot = await thread.run(refresh_once(collector))

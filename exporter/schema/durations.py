@@ -1,11 +1,11 @@
-"""Parse human durations (`500ms`, `30s`, `5m`, `1h`, or plain seconds) into float seconds."""
+"""Human durations (`500ms`, `30s`, `5m`, `1h`, or plain seconds) as float seconds.
+
+Standard library only: the exec probe parses its `--timeout` with it.
+"""
 
 from __future__ import annotations
 
 import re
-from typing import Annotated
-
-from pydantic import BeforeValidator
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -35,7 +35,3 @@ def format_duration(seconds: float) -> str:
     if seconds % 60 == 0:
         return f"{seconds / 60:g}m"
     return f"{seconds:g}s"
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-"""A pydantic field type: a positive duration in seconds."""

@@ -17,8 +17,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from exporter.config import ConfigError, load_yaml_mapping, mask
-from exporter.durations import parse_duration
+from exporter.schema.durations import parse_duration
+from exporter.schema.errors import ConfigError, describe_error
+from exporter.schema.yaml_env import load_yaml_mapping
 
 CLIENT_AUTH_TYPES = (
     "NoClientCert",
@@ -260,19 +261,9 @@ NO_WEB_CONFIG = WebSettings("<none>", WebConfigFile(), None)
 """Plain HTTP, no auth: what runs without --web.config.file."""
 
 
-def _describe(error: Mapping[str, Any]) -> str:
-    loc = [str(p) for p in error["loc"]]
-    where = ".".join(loc)
-    if error["type"] == "extra_forbidden":
-        return f"{where}: unsupported key (value {mask(loc[-1], error['input'])})"
-    if error["type"] == "missing":
-        return f"{where}: required key is missing"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if isinstance(error["input"], dict):
-        return f"{where}: {message}"
-    secret = loc[0] == "basic_auth_users" or loc[-1] == "key"
-    shown = "'***'" if secret else mask(loc[-1], error["input"])
-    return f"{where}: invalid value {shown}: {message}"
+def _is_secret(loc: tuple[Any, ...]) -> bool:
+    """Password hashes and an inline key are never shown."""
+    return loc[0] == "basic_auth_users" or loc[-1] == "key"
 
 
 def parse_web_config(text: str, source: str) -> WebConfigFile:
@@ -286,7 +277,9 @@ def parse_web_config(text: str, source: str) -> WebConfigFile:
     try:
         parsed = WebConfigFile.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(source, [_describe(e) for e in exc.errors()]) from None
+        raise ConfigError(
+            source, [describe_error(e, secret=_is_secret) for e in exc.errors()]
+        ) from None
     tls = parsed.tls_server_config
     problems = parsed.user_problems() + (tls.cross_problems() if tls.enabled else [])
     if problems:

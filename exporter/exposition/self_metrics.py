@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 from prometheus_client.core import Metric
 
-from exporter.catalogue import MetricSpec
+from exporter.collectors.families import MetricSpec
 
 if TYPE_CHECKING:
-    from exporter.snapshot import SnapshotStore
+    from exporter.exposition.store import SnapshotStore
 
 COLLECTOR_UP = MetricSpec(
     "kafka_health_exporter_collector_up",

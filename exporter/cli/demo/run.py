@@ -12,9 +12,9 @@ import urllib.request
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from exporter.app import serve
-from exporter.config import parse_config
-from exporter.demo.broker import TansuBroker
+from exporter.cli.demo.broker import TansuBroker
+from exporter.config.loader import parse_config
+from exporter.daemon.serve import serve
 
 log = logging.getLogger(__name__)
 TOPIC = "demo-orders"

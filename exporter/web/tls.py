@@ -13,8 +13,8 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from exporter.config import ConfigError
-from exporter.web_config import CIPHER_SUITES, CURVES, TLS_VERSIONS, TlsServerConfig
+from exporter.schema.errors import ConfigError
+from exporter.web.config import CIPHER_SUITES, CURVES, TLS_VERSIONS, TlsServerConfig
 
 _VERIFY_MODES = {
     "NoClientCert": ssl.CERT_NONE,

@@ -5,13 +5,13 @@ Two modes:
   probe for images without curl);
 - `probe --jmx HOST:PORT` reads one JVM's Kafka Streams MBeans directly, without a daemon (what
   a jmxterm script in the image used to do).
-Either way it prints why.
+Either way it prints why. The `--url` path imports only the standard library (an exec probe runs
+every few seconds); `--jmx` loads the jmx collector's code when it is asked for.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import urllib.error
@@ -19,10 +19,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from exporter.collectors.jmx.config import service_url_for
-from exporter.collectors.jmx.query import Endpoint, JmxError, run_queries
-from exporter.collectors.jmx.state import STREAMS_QUERIES, interpret
-from exporter.durations import parse_duration
+from exporter.schema.durations import parse_duration
 
 DEFAULT_URL = "http://127.0.0.1:9876/health"
 
@@ -77,39 +74,6 @@ def _describe_health_body(body: bytes) -> list[str]:
     return lines
 
 
-def jmx_url(target: str) -> str:
-    """A JMX service URL from `HOST:PORT` or a full `service:jmx:...` URL; ValueError otherwise."""
-    if target.startswith("service:jmx:"):
-        return target
-    host, sep, port = target.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"expected HOST:PORT or service:jmx:... URL, got {target!r}")
-    return service_url_for(host.strip("[]"), int(port))
-
-
-async def probe_jmx(
-    target: str, timeout: float, username: str | None = None, password: str | None = None
-) -> ProbeResult:
-    """Read one JVM's Kafka Streams MBeans: healthy when they are there and alive."""
-    url = jmx_url(target)
-    try:
-        readings = await run_queries(Endpoint(url, username, password), STREAMS_QUERIES, timeout)
-    except JmxError as exc:
-        return ProbeResult(False, (f"unhealthy: JMX {url}: {exc}",))
-    reading = interpret(readings)
-    if not reading.present:
-        return ProbeResult(
-            False,
-            (
-                f"unhealthy: JMX {url} answers but has no Kafka Streams MBeans"
-                " (the client was closed, or has not started yet)",
-            ),
-        )
-    health = reading.health()
-    verdict = "healthy" if health.healthy else "unhealthy"
-    return ProbeResult(health.healthy, (f"{verdict}: JMX {url}: {health.reason}",))
-
-
 def _timeout(value: str) -> float:
     try:
         return parse_duration(value)
@@ -148,6 +112,10 @@ def add_probe_arguments(parser: argparse.ArgumentParser) -> None:
 def run_probe(args: argparse.Namespace) -> int:
     """Run the probe the parsed `args` describe, print why, return the exit code."""
     if args.jmx:
+        import asyncio
+
+        from exporter.cli.probe_jmx import jmx_url, probe_jmx
+
         try:
             jmx_url(args.jmx)
         except ValueError as exc:

@@ -15,14 +15,16 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from exporter.config import AppConfig, ConfigError, load_config
-from exporter.runtime import Changes, Runtime
-from exporter.scheduler import cancel_and_wait
-from exporter.self_metrics import DaemonCounters
-from exporter.web_auth import WebGuard
-from exporter.web_config import NO_WEB_CONFIG, WebSettings
-from exporter.web_loader import load_web_config
-from exporter.web_tls import load_certificates
+from exporter.config.loader import load_config
+from exporter.config.model import AppConfig
+from exporter.daemon.runtime import Changes, Runtime
+from exporter.daemon.scheduler import cancel_and_wait
+from exporter.exposition.self_metrics import DaemonCounters
+from exporter.schema.errors import ConfigError
+from exporter.web.auth import WebGuard
+from exporter.web.config import WebSettings
+from exporter.web.loader import web_settings_for
+from exporter.web.tls import load_certificates
 
 log = logging.getLogger(__name__)
 _CERT_KEYS = ("cert", "key", "cert_file", "key_file")
@@ -47,12 +49,6 @@ class ReloadOutcome:
         if self.changes is not None:
             out["collectors"] = self.changes.as_dict()
         return out
-
-
-def load_web_for(config: AppConfig, override: str | None) -> WebSettings:
-    """The web config named by `--web.config.file` or `server.web_config_file`, if any."""
-    path = override or config.server.web_config_file
-    return load_web_config(path) if path else NO_WEB_CONFIG
 
 
 class Reloader:
@@ -99,7 +95,9 @@ class Reloader:
                 return self._reject(["the exporter was started without a config file"])
             try:
                 config = await asyncio.to_thread(load_config, self._config_path)
-                web = await asyncio.to_thread(load_web_for, config, self._web_override)
+                web = await asyncio.to_thread(
+                    web_settings_for, config.server.web_config_file, self._web_override
+                )
             except ConfigError as error:
                 return self._reject([f"{error.source}: {p}" for p in error.problems])
             warnings = self._listen_warnings(config)

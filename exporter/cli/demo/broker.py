@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from exporter.demo.processes import stop_process
+from exporter.cli.demo.processes import stop_process
 
 INSTALL_HINT = "pip install 'kafka-health-exporter[demo]'"
 

@@ -12,9 +12,9 @@ from typing import Any
 from aiohttp import web
 
 from exporter import __version__
-from exporter.exposition import OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, Exposition
-from exporter.reload import ReloadOutcome
-from exporter.snapshot import CollectorStatus, SnapshotStore
+from exporter.daemon.reload import ReloadOutcome
+from exporter.exposition.page import OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, Exposition
+from exporter.exposition.store import CollectorStatus, SnapshotStore
 
 _INDEX = """<!doctype html>
 <html><head><title>kafka-health-exporter</title></head>

@@ -12,11 +12,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from exporter.collectors import build_collector
 from exporter.collectors.base import Collector, CollectorConfig
-from exporter.exposition import Exposition
-from exporter.scheduler import Scheduler
-from exporter.snapshot import CollectorStatus, SnapshotStore
+from exporter.collectors.registry import build_collector
+from exporter.daemon.scheduler import Scheduler
+from exporter.exposition.page import Exposition
+from exporter.exposition.store import CollectorStatus, SnapshotStore
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def status_of(collector: Collector) -> CollectorStatus:
         name=cfg.name,
         type=cfg.type,
         health_enabled=bool(cfg.health),
-        stale_after=cfg.stale_after_s,
+        stale_after=cfg.stale_after,
         health_when_failing=collector.health_when_failing,
     )
 

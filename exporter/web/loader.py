@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from exporter.config import ConfigError
-from exporter.web_config import WebSettings, parse_web_config, resolve_paths
-from exporter.web_tls import build_ssl_context
+from exporter.schema.errors import ConfigError
+from exporter.web.config import NO_WEB_CONFIG, WebSettings, parse_web_config, resolve_paths
+from exporter.web.tls import build_ssl_context
 
 
 def load_web_config(path: str | Path) -> WebSettings:
@@ -20,3 +20,10 @@ def load_web_config(path: str | Path) -> WebSettings:
     tls = parsed.tls_server_config
     context = build_ssl_context(tls, source) if tls.enabled else None
     return WebSettings(source, parsed, context)
+
+
+def web_settings_for(configured: str | None, override: str | None) -> WebSettings:
+    """The web config named by `--web.config.file` (`override`) or `server.web_config_file`
+    (`configured`); plain HTTP without auth when neither names one."""
+    path = override or configured
+    return load_web_config(path) if path else NO_WEB_CONFIG

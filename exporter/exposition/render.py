@@ -21,7 +21,7 @@ from prometheus_client.core import Metric
 from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
 
-from exporter.catalogue import Family
+from exporter.collectors.families import Family
 
 _TEXT_TYPES = {
     "counter": "counter",

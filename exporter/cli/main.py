@@ -1,19 +1,27 @@
-"""Command-line interface: `run`, `check-config`, `demo`, `probe` and `--version`."""
+"""Command-line interface: `run`, `check-config`, `demo`, `probe` and `--version`.
+
+Parsing needs only the standard library; each command imports what it uses when it runs, so
+`probe` (an exec probe, every few seconds) and `--version` start fast, and `check-config` loads
+the config models without the daemon or aiohttp.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from exporter import __version__
-from exporter.config import AppConfig, ConfigError, load_config, parse_listen
-from exporter.probe import add_probe_arguments, run_probe
-from exporter.reload import load_web_for
-from exporter.web_config import NO_WEB_CONFIG, WebSettings
+from exporter.cli.probe import add_probe_arguments, run_probe
+from exporter.schema.addresses import split_host_port
+
+if TYPE_CHECKING:
+    from exporter.config.model import AppConfig
+    from exporter.schema.errors import ConfigError
+    from exporter.web.config import WebSettings
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 log = logging.getLogger("exporter")
@@ -21,7 +29,7 @@ log = logging.getLogger("exporter")
 
 def _listen(value: str) -> str:
     try:
-        parse_listen(value)
+        split_host_port(value, default_host="0.0.0.0")
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"invalid --listen {value!r}: {exc}") from None
     return value
@@ -101,17 +109,23 @@ def _print_config_error(error: ConfigError) -> None:
 
 def _load(args: argparse.Namespace) -> tuple[AppConfig, WebSettings] | None:
     """The config and web config named by `args`, or None after printing every problem."""
+    from exporter.config.loader import load_config
+    from exporter.schema.errors import ConfigError
+    from exporter.web.loader import web_settings_for
+
     try:
         config = load_config(args.config)
-        return config, load_web_for(config, args.web_config_file)
+        return config, web_settings_for(config.server.web_config_file, args.web_config_file)
     except ConfigError as error:
         _print_config_error(error)
         return None
 
 
 def _run(args: argparse.Namespace) -> int:
-    from exporter.app import serve
-    from exporter.logs import setup_logging
+    import asyncio
+
+    from exporter.cli.logs import setup_logging
+    from exporter.daemon.serve import serve
 
     setup_logging(args.log_level, args.log_format)
     loaded = _load(args)
@@ -131,6 +145,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check_config(args: argparse.Namespace) -> int:
+    from exporter.web.config import NO_WEB_CONFIG
+
     loaded = _load(args)
     if loaded is None:
         return 1
@@ -148,9 +164,11 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from exporter.demo.broker import BrokerUnavailable
-    from exporter.demo.run import run_demo
-    from exporter.logs import setup_logging
+    import asyncio
+
+    from exporter.cli.demo.broker import BrokerUnavailable
+    from exporter.cli.demo.run import run_demo
+    from exporter.cli.logs import setup_logging
 
     setup_logging(args.log_level, args.log_format)
     try:

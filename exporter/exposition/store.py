@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from exporter.collectors.base import Health
-from exporter.rendering import RenderedFamily
+from exporter.exposition.render import RenderedFamily
 
 HealthWhenFailing = Callable[[float, bool, str], Health]
 

@@ -22,9 +22,9 @@ from collections.abc import Awaitable, Callable, Sequence
 import bcrypt
 from aiohttp import web
 
-from exporter.self_metrics import DaemonCounters
-from exporter.web_config import WebSettings
-from exporter.web_tls import san_allowed
+from exporter.exposition.self_metrics import DaemonCounters
+from exporter.web.config import WebSettings
+from exporter.web.tls import san_allowed
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -14,17 +14,17 @@ from contextlib import AsyncExitStack
 
 from aiohttp import web
 
-from exporter.collector_thread import CollectorThread
-from exporter.config import AppConfig, parse_listen
-from exporter.exposition import Exposition
-from exporter.http import Endpoints
-from exporter.reload import Reloader
-from exporter.runtime import Runtime
-from exporter.scheduler import Scheduler, cancel_and_wait
-from exporter.self_metrics import DaemonCounters
-from exporter.snapshot import SnapshotStore
-from exporter.web_auth import WebGuard
-from exporter.web_config import NO_WEB_CONFIG, WebSettings
+from exporter.config.model import AppConfig, parse_listen
+from exporter.daemon.collector_loop import CollectorThread
+from exporter.daemon.reload import Reloader
+from exporter.daemon.runtime import Runtime
+from exporter.daemon.scheduler import Scheduler, cancel_and_wait
+from exporter.exposition.page import Exposition
+from exporter.exposition.self_metrics import DaemonCounters
+from exporter.exposition.store import SnapshotStore
+from exporter.web.auth import WebGuard
+from exporter.web.config import NO_WEB_CONFIG, WebSettings
+from exporter.web.routes import Endpoints
 
 log = logging.getLogger(__name__)
 GIL_SWITCH_INTERVAL = 0.001

@@ -1,0 +1,1 @@
+"""The application config: its model and the loader that validates a file against every kind."""

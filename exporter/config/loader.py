@@ -1,0 +1,108 @@
+"""Load the YAML config: parse, substitute `${VAR}` from the environment, validate every collector
+against its kind's model (which fills the kind's and the file's defaults), all in one pass.
+
+Every problem is collected with the file name, the key path and the offending value (secrets
+masked), so a user sees all of them at once in a `ConfigError`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from exporter.collectors.base import CollectorConfig
+from exporter.collectors.registry import config_model, kind_names
+from exporter.config.model import AppConfig, Defaults
+from exporter.schema.errors import ConfigError, describe_error, key_path
+from exporter.schema.yaml_env import load_yaml_mapping, substitute_env
+
+
+def _validate_collector(
+    raw: Any, index: int, defaults: Defaults, problems: list[str]
+) -> CollectorConfig | None:
+    prefix: tuple[Any, ...] = ("collectors", index)
+    if not isinstance(raw, dict):
+        problems.append(f"{key_path(prefix)}: expected a mapping with name and type, got {raw!r}")
+        return None
+    type_name = raw.get("type")
+    model = config_model(type_name) if isinstance(type_name, str) else None
+    if model is None:
+        expected = ", ".join(kind_names())
+        problems.append(
+            f"{key_path((*prefix, 'type'))}: unknown collector type {type_name!r}; "
+            f"expected one of: {expected}"
+        )
+        return None
+    try:
+        entry = model.model_validate(raw, context={"defaults": defaults})
+    except ValidationError as exc:
+        problems.extend(describe_error(e, prefix) for e in exc.errors())
+        return None
+    if entry.timeout >= entry.interval:
+        problems.append(
+            f"{key_path((*prefix, 'timeout'))}: invalid value {entry.timeout:g}s: "
+            f"must be shorter than the interval ({entry.interval:g}s)"
+        )
+        return None
+    return entry
+
+
+def parse_config(
+    text: str, source: str = "<config>", env: Mapping[str, str] | None = None
+) -> AppConfig:
+    """Validate config text; raise ConfigError listing every problem."""
+    data = load_yaml_mapping(text, source)
+    problems: list[str] = []
+    data = substitute_env(data, os.environ if env is None else env, (), problems)
+
+    raw_collectors = data.pop("collectors", None) or []
+    if not isinstance(raw_collectors, list):
+        problems.append(f"collectors: expected a list of collectors, got {raw_collectors!r}")
+        raw_collectors = []
+    try:
+        base = AppConfig.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(describe_error(e) for e in exc.errors())
+        base = AppConfig()
+
+    collectors: list[CollectorConfig] = []
+    seen: dict[object, int] = {}
+    for index, raw in enumerate(raw_collectors):
+        name = raw.get("name") if isinstance(raw, dict) else None
+        if isinstance(name, str) and name in seen:
+            problems.append(
+                f"collectors[{index}].name: duplicate name {name!r} (also collectors[{seen[name]}])"
+            )
+            continue
+        seen.setdefault(name, index)
+        entry = _validate_collector(raw, index, base.defaults, problems)
+        if entry is not None:
+            collectors.append(entry)
+    if not raw_collectors and not problems:
+        problems.append("collectors: no collectors configured; add at least one")
+    if problems:
+        raise ConfigError(source, problems)
+    return base.model_copy(update={"collectors": collectors})
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> AppConfig:
+    """Read and validate the config file at `path`.
+
+    A relative `server.web_config_file` is resolved against the config file's directory.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot read the file: {exc.strerror}"]) from None
+    config = parse_config(text, str(path), env)
+    web_file = config.server.web_config_file
+    if web_file and not Path(web_file).is_absolute():
+        server = config.server.model_copy(
+            update={"web_config_file": str(Path(path).resolve().parent / web_file)}
+        )
+        config = config.model_copy(update={"server": server})
+    return config

@@ -1,0 +1,63 @@
+"""The application config model: the HTTP server, defaults for every collector, the collectors."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from exporter.collectors.base import CollectorConfig
+from exporter.schema.addresses import split_host_port
+from exporter.schema.types import Duration
+
+DEFAULT_LISTEN = "0.0.0.0:9876"
+DEFAULT_OPEN_PATHS = ("/live", "/ready")
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """(host, port) to listen on; an empty host (`:9876`) means every interface."""
+    return split_host_port(value, default_host="0.0.0.0")
+
+
+class ServerConfig(BaseModel):
+    """The HTTP server."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    listen: str = DEFAULT_LISTEN
+    web_config_file: str | None = None
+    """exporter-toolkit web-config.yml (TLS, basic auth); `--web.config.file` overrides it."""
+    unauthenticated_paths: tuple[str, ...] = DEFAULT_OPEN_PATHS
+    """Paths served without basic auth (kubelet probes)."""
+
+    @field_validator("listen")
+    @classmethod
+    def _listen_is_host_port(cls, value: str) -> str:
+        parse_listen(value)
+        return value
+
+    @field_validator("unauthenticated_paths")
+    @classmethod
+    def _paths_are_absolute(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for path in value:
+            if not path.startswith("/"):
+                raise ValueError(f"path {path!r} must start with /")
+        return value
+
+
+class Defaults(BaseModel):
+    """Values every collector inherits unless it sets its own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    interval: Duration = 30.0
+    timeout: Duration | None = None
+    """None: 10s, or 80% of the interval when the interval is shorter than 12.5s."""
+
+
+class AppConfig(BaseModel):
+    """The whole validated configuration."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    defaults: Defaults = Field(default_factory=Defaults)
+    collectors: list[CollectorConfig] = Field(default_factory=list)

@@ -1,0 +1,1 @@
+"""The running exporter: wiring and ordered stop, refresh loops, the collector set, reloads."""

@@ -1,0 +1,1 @@
+"""The /metrics page: snapshots of refreshes, rendering, gzip, self and process metrics."""

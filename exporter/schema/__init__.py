@@ -1,0 +1,1 @@
+"""Building blocks of every config file: value types, error messages, YAML with ${VAR}."""

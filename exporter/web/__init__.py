@@ -1,0 +1,1 @@
+"""The HTTP server: routes, the web config (TLS, basic auth) and its loading."""
