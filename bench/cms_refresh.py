@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from exporter.collectors.aliyun_cms import AliyunCmsCollector  # noqa: E402
 from exporter.collectors.aliyun_cms.config import AliyunCmsConfig  # noqa: E402
-from tests.cms_server import CmsServer, make_points  # noqa: E402
+from tests.support.cms_server import CmsServer, make_points  # noqa: E402
 
 REFRESHES_PER_MONTH = 60 * 24 * 30
 FREE_QUOTA = 1_000_000

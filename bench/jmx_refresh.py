@@ -28,7 +28,7 @@ from exporter.collectors.jmx import JmxCollector  # noqa: E402
 from exporter.collectors.jmx.config import JmxConfig  # noqa: E402
 from exporter.collectors.jmx.query import JAVA_OPTIONS, Endpoint, build_command  # noqa: E402
 from exporter.collectors.jmx.state import STREAMS_QUERIES  # noqa: E402
-from tests.jmx_app import FakeStreamsJvm, compile_fake_app  # noqa: E402
+from tests.support.jmx_app import FakeStreamsJvm, compile_fake_app  # noqa: E402
 
 _PEAK = (
     "import resource, subprocess, sys\n"

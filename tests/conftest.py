@@ -14,9 +14,8 @@ from collections.abc import Iterator
 import pytest
 
 from exporter.cli.demo.broker import TansuBroker
-from tests.kafka_cluster import KAFKA_3, KAFKA_4, KafkaCluster
+from tests.support.kafka_cluster import KAFKA_3, KAFKA_4, Broker, KafkaCluster
 
-Broker = KafkaCluster | TansuBroker
 TARGETS = (f"kafka-{KAFKA_4}", f"kafka-{KAFKA_3}", "tansu")
 
 

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.cms_server import CmsServer, make_points
-from tests.exporter_process import ExporterProcess, Samples, parse_metrics, value
-from tests.jmx_app import FakeStreamsJvm
-from tests.kafka_cluster import KafkaCluster
-from tests.kafka_helpers import commit, create_topics, produce
 from tests.soak.procwatch import ProcSample, descendants, sample
+from tests.support.cms_server import CmsServer, make_points
+from tests.support.exporter_process import ExporterProcess, Samples, parse_metrics, value
+from tests.support.jmx_app import FakeStreamsJvm
+from tests.support.kafka_cluster import KafkaCluster
+from tests.support.kafka_helpers import commit, create_topics, produce
 
 INTERVAL, TIMEOUT, STALE_AFTER = 1.0, 0.9, 4.0
 TOPIC, GROUP = "soak", "soak-g"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.jmx_app import compile_fake_app
 from tests.soak.harness import FAULTS, INTERVAL, STALE_AFTER, TIMEOUT, Bounds, Soak, SoakReport
+from tests.support.jmx_app import compile_fake_app
 
 SLACK = float(os.environ.get("KHE_SOAK_SLACK", "2.0"))
 """Seconds of scheduling slack on a loaded CI machine, added to the recovery and stale bounds."""

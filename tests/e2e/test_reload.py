@@ -1,0 +1,243 @@
+"""Config reload through the CLI on a real broker: added, changed, removed and unchanged
+collectors; a broken file rejected with every error while the running config keeps working;
+SIGHUP and POST /-/reload; reloads racing refreshes and scrapes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import signal
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from tests.support.exporter_process import (
+    ExporterProcess,
+    Samples,
+    parse_metrics,
+    select,
+    value,
+    wait_for,
+)
+from tests.support.kafka_cluster import KafkaCluster
+from tests.support.kafka_helpers import commit, create_topics, produce, unique
+
+OK_RELOAD = "kafka_health_exporter_config_last_reload_successful"
+RELOADS = "kafka_health_exporter_config_reloads_total"
+FAILURES = "kafka_health_exporter_collector_failures_total"
+
+
+def _kafka(
+    name: str, bootstrap: str, topic: str, interval: str = "1s", timeout: str = "800ms"
+) -> str:
+    return (
+        f"  - {{name: {name}, type: kafka, bootstrap_servers: '{bootstrap}', interval: {interval},"
+        f" timeout: {timeout}, topics: {{include: ['{topic}']}}}}\n"
+    )
+
+
+def _post_reload(exporter: ExporterProcess) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(exporter.url + "/-/reload", method="POST", data=b"")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def _offset(samples: Samples, cluster: str, topic: str) -> float | None:
+    return value(
+        samples, "kafka_topic_partition_current_offset", cluster=cluster, topic=topic, partition="0"
+    )
+
+
+async def test_added_changed_removed_unchanged_and_a_broken_file(
+    broker: KafkaCluster, tmp_path: Path
+) -> None:
+    topic_a, topic_b = unique("reload-a"), unique("reload-b")
+    await create_topics(broker.bootstrap, {topic_a: 1, topic_b: 1})
+    await produce(broker.bootstrap, topic_a, {0: 2})
+    await produce(broker.bootstrap, topic_b, {0: 3})
+    bs = broker.bootstrap
+    before = (
+        "collectors:\n"
+        + _kafka("keep", bs, topic_a)
+        + "  - {name: down, type: kafka, bootstrap_servers: '127.0.0.1:1', interval: 1s, timeout: 500ms}\n"
+        + _kafka("change", bs, topic_a)
+        + _kafka("gone", bs, topic_a)
+    )
+    after = (
+        "collectors:\n"
+        + _kafka("keep", bs, topic_a)
+        + "  - {name: down, type: kafka, bootstrap_servers: '127.0.0.1:1', interval: 1s, timeout: 500ms}\n"
+        + _kafka("change", bs, topic_b)
+        + _kafka("new", bs, topic_b)
+    )
+    with ExporterProcess(before, tmp_path) as exporter:
+        wait_for(
+            lambda: all(
+                _offset(exporter.metrics(), c, topic_a) == 2 for c in ("keep", "change", "gone")
+            ),
+            20,
+            what="first refreshes",
+        )
+        wait_for(lambda: (value(exporter.metrics(), FAILURES, collector="down") or 0) >= 2, 10)
+        samples = exporter.metrics()
+        assert value(samples, OK_RELOAD) == 1
+        down_failures = value(samples, FAILURES, collector="down")
+        assert down_failures is not None
+
+        exporter.config_path.write_text(after)
+        status, body = _post_reload(exporter)
+        assert status == 200, body
+        assert body["collectors"] == {
+            "added": ["new"],
+            "changed": ["change"],
+            "removed": ["gone"],
+            "unchanged": ["keep", "down"],
+        }
+        samples = exporter.metrics()
+        # removed: gone at once, self-metrics included
+        assert not select(samples, "kafka_topic_partition_current_offset", cluster="gone")
+        assert value(samples, "kafka_health_exporter_collector_up", collector="gone") is None
+        # unchanged: still running with its state (the failure count was not reset)
+        assert (value(samples, FAILURES, collector="down") or 0) >= down_failures
+        assert _offset(samples, "keep", topic_a) == 2
+        assert value(samples, OK_RELOAD) == 1
+        assert value(samples, RELOADS, result="success") == 1
+        # changed and added: restarted with the new config
+        wait_for(
+            lambda: (
+                _offset(exporter.metrics(), "change", topic_b) == 3
+                and _offset(exporter.metrics(), "new", topic_b) == 3
+            ),
+            10,
+            what="changed and added collectors",
+        )
+        samples = exporter.metrics()
+        assert _offset(samples, "change", topic_a) is None
+        assert value(samples, FAILURES, collector="change") == 0
+
+        # a broken file (SIGHUP): rejected with every error, counted, nothing lost
+        exporter.config_path.write_text(
+            after.replace("interval: 1s, timeout: 800ms", "interval: often, timeout: 800ms", 1)
+            + "  - {name: x, type: kafak}\n"
+            + "extra_key: 1\n"
+        )
+        assert exporter.process is not None
+        exporter.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: value(exporter.metrics(), OK_RELOAD) == 0, 10, what="rejected reload")
+        log = exporter.log()
+        assert "config reload rejected (3 problem(s)); the running config stays in effect" in log
+        assert "collectors[0].interval: invalid value 'often'" in log
+        assert "collectors[4].type: unknown collector type 'kafak'" in log
+        assert "extra_key: unknown key" in log
+        samples = exporter.metrics()
+        assert value(samples, RELOADS, result="failure") == 1
+        last = value(samples, "kafka_health_exporter_collector_last_success_timestamp_seconds",
+                      collector="keep")  # fmt: skip
+        assert last is not None
+        wait_for(
+            lambda: (
+                (
+                    value(
+                        exporter.metrics(),
+                        "kafka_health_exporter_collector_last_success_timestamp_seconds",
+                        collector="keep",
+                    )
+                    or 0
+                )
+                > last
+            ),
+            10,
+            what="keep still refreshing after the rejected reload",
+        )
+        for cluster, topic in (("keep", topic_a), ("change", topic_b), ("new", topic_b)):
+            assert _offset(exporter.metrics(), cluster, topic) is not None
+        status, body = _post_reload(exporter)
+        assert status == 400 and body["status"] == "error" and len(body["errors"]) == 3, body
+
+        # fixed again: success resets the gauge; the listen address needs a restart
+        exporter.config_path.write_text("server: {listen: '0.0.0.0:1'}\n" + after)
+        status, body = _post_reload(exporter)
+        assert status == 200 and body["collectors"]["unchanged"] == [
+            "keep",
+            "down",
+            "change",
+            "new",
+        ]
+        assert value(exporter.metrics(), OK_RELOAD) == 1
+        stamp = value(exporter.metrics(),
+                      "kafka_health_exporter_config_last_reload_success_timestamp_seconds")  # fmt: skip
+        assert stamp is not None and abs(stamp - time.time()) < 60
+    assert exporter.stop() == 0
+
+
+async def test_reloads_racing_refreshes_and_scrapes(broker: KafkaCluster, tmp_path: Path) -> None:
+    topic, group = unique("race"), unique("race-g")
+    await create_topics(broker.bootstrap, {topic: 2})
+    await produce(broker.bootstrap, topic, {0: 4, 1: 2})
+    await commit(broker.bootstrap, group, {(topic, 0): 1, (topic, 1): 2})
+    bs = broker.bootstrap
+    stable = _kafka("stable", bs, topic, "500ms", "400ms")
+    configs = [
+        "collectors:\n" + stable + _kafka("flip", bs, topic, "500ms", "400ms"),
+        "collectors:\n" + stable + _kafka("flip", bs, "nothing-matches", "500ms", "400ms")
+        + _kafka("extra", bs, topic, "500ms", "400ms"),
+    ]  # fmt: skip
+    with ExporterProcess(configs[0], tmp_path) as exporter:
+        exporter.wait_ready()
+        stop = threading.Event()
+        problems: list[str] = []
+        scrapes = [0]
+
+        def scrape() -> None:
+            while not stop.is_set():
+                status, body = exporter.get("/metrics", timeout=10)
+                text = body.decode()
+                lines = [ln for ln in text.splitlines() if ln and not ln.startswith("#")]
+                keys = [ln.rsplit(" ", 1)[0] for ln in lines]
+                if status != 200:
+                    problems.append(f"status {status}")
+                elif len(keys) != len(set(keys)):
+                    problems.append("duplicate series")
+                elif _lag(parse_metrics(text), "stable", group) != 3:
+                    problems.append("stable collector's lag missing or wrong")
+                scrapes[0] += 1
+
+        threads = [threading.Thread(target=scrape) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        try:
+            rng = random.Random(9)
+            for i in range(16):
+                exporter.config_path.write_text(configs[(i + 1) % 2])
+                status, body = _post_reload(exporter)
+                assert status == 200, body
+                assert "stable" in body["collectors"]["unchanged"]
+                await asyncio.sleep(rng.uniform(0.0, 0.6))
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(20)
+        assert not problems, problems[:5]
+        assert scrapes[0] > 20
+        # the last config written was configs[0]: flip watches the topic again, extra is gone
+        wait_for(
+            lambda: (
+                _lag(exporter.metrics(), "flip", group) == 3
+                and not select(exporter.metrics(), "kafka_consumergroup_lag", cluster="extra")
+            ),
+            10,
+            what="final config in effect",
+        )
+        assert value(exporter.metrics(), RELOADS, result="success") == 16
+    log = exporter.log()
+    assert "Traceback" not in log and "ERROR asyncio" not in log, log[-3000:]
+
+
+def _lag(samples: Samples, cluster: str, group: str) -> float | None:
+    return value(samples, "kafka_consumergroup_lag_sum", cluster=cluster, consumergroup=group)
