@@ -1,11 +1,11 @@
 """API calls and wall time of one `aliyun_cms` refresh: 2 instances x 300 consumer groups.
 
-Serves the dataset from the local CloudMonitor server in tests/ (signature verified, real SDK,
-HTTP on 127.0.0.1), three points per group inside the 180 s lookback (CloudMonitor's 60 s
+Serves the dataset from the local CloudMonitor server in tests/support (signature verified, real
+SDK, HTTP on 127.0.0.1), three points per group inside the 180 s lookback (CloudMonitor's 60 s
 resolution), and runs one refresh per page size. The monthly figure is calls x 43 200 (one
 refresh a minute for 30 days) against the account's shared free quota of 1 000 000 calls.
 
-    python bench/cms_refresh.py [--instances 2] [--groups 300] [--page-sizes 100,1000,1440]
+    python -m bench.cms_refresh [--instances 2] [--groups 300] [--page-sizes 100,1000,1440]
 """
 
 from __future__ import annotations
@@ -15,14 +15,10 @@ import asyncio
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from exporter.collectors.aliyun_cms import AliyunCmsCollector  # noqa: E402
-from exporter.collectors.aliyun_cms.config import AliyunCmsConfig  # noqa: E402
-from tests.support.cms_server import CmsServer, make_points  # noqa: E402
+from exporter.collectors.aliyun_cms import AliyunCmsCollector
+from exporter.collectors.aliyun_cms.config import AliyunCmsConfig
+from tests.support.cms_server import CmsServer, make_points
 
 REFRESHES_PER_MONTH = 60 * 24 * 30
 FREE_QUOTA = 1_000_000

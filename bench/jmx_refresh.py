@@ -1,12 +1,12 @@
 """Wall time, CPU and peak memory of one `jmx` refresh, the query JVM's spawn included.
 
-Starts the fake Kafka Streams JVM from tests/java (compiled into a temp dir), then runs N
+Starts the fake Kafka Streams JVM from tests/support/java (compiled into a temp dir), then runs N
 refreshes through the collector (one jmxquery JVM each) and, for comparison, the same command
 with the JVM's default flags, and a bare `java -version` with the tuned flags (the spawn cost a
 long-lived JVM would save). Peak memory is the query JVM's max RSS, read with getrusage in a
 fresh helper process per measurement (so neither javac nor the fake app is counted).
 
-    python bench/jmx_refresh.py [--refreshes 10]
+    python -m bench.jmx_refresh [--refreshes 10]
 """
 
 from __future__ import annotations
@@ -21,14 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from exporter.collectors.jmx import JmxCollector  # noqa: E402
-from exporter.collectors.jmx.config import JmxConfig  # noqa: E402
-from exporter.collectors.jmx.query import JAVA_OPTIONS, Endpoint, build_command  # noqa: E402
-from exporter.collectors.jmx.state import STREAMS_QUERIES  # noqa: E402
-from tests.support.jmx_app import FakeStreamsJvm, compile_fake_app  # noqa: E402
+from exporter.collectors.jmx import JmxCollector
+from exporter.collectors.jmx.config import JmxConfig
+from exporter.collectors.jmx.query import JAVA_OPTIONS, Endpoint, build_command
+from exporter.collectors.jmx.state import STREAMS_QUERIES
+from tests.support.jmx_app import FakeStreamsJvm, compile_fake_app
 
 _PEAK = (
     "import resource, subprocess, sys\n"
