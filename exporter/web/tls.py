@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from exporter.schema.errors import ConfigError
-from exporter.web.config import CIPHER_SUITES, CURVES, TLS_VERSIONS, TlsServerConfig
+from exporter.web.tls_config import CIPHER_SUITES, CURVES, TLS_VERSIONS, TlsServerConfig
 
 _VERIFY_MODES = {
     "NoClientCert": ssl.CERT_NONE,
