@@ -16,7 +16,7 @@ from exporter.collectors.base import Collector, CollectorConfig
 from exporter.collectors.registry import build_collector
 from exporter.daemon.scheduler import Scheduler
 from exporter.exposition.page import Exposition
-from exporter.exposition.store import CollectorStatus, SnapshotStore
+from exporter.exposition.store import CollectorStatus
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,7 @@ def status_of(collector: Collector) -> CollectorStatus:
 class Runtime:
     """Owns the collectors the scheduler runs and the store entries that show them."""
 
-    def __init__(self, store: SnapshotStore, exposition: Exposition, scheduler: Scheduler) -> None:
-        self._store = store
+    def __init__(self, exposition: Exposition, scheduler: Scheduler) -> None:
         self._exposition = exposition
         self._scheduler = scheduler
         self._running: dict[str, Collector] = {}
@@ -89,14 +88,14 @@ class Runtime:
             going = [old[n] for n in (*changes.removed, *changes.changed)]
             for collector in going:
                 await self._scheduler.stop(collector.name)
-                self._store.unregister(collector.name)
+                self._exposition.forget(collector.name)
                 del self._running[collector.name]
             if going:
                 await self._exposition.rebuild()
                 await asyncio.gather(*(self._scheduler.close(c) for c in going))
             for collector in fresh:
                 self._running[collector.name] = collector
-                self._store.register(status_of(collector))
+                self._exposition.track(status_of(collector))
                 self._scheduler.start(collector)
             return changes
 

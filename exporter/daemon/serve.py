@@ -73,7 +73,7 @@ async def serve(
         scheduler = await stack.enter_async_context(Scheduler(exposition.publish, thread))
         expiry = asyncio.create_task(exposition.expire_stale(), name="expire-stale")
         stack.push_async_callback(cancel_and_wait, expiry)
-        runtime = Runtime(store, exposition, scheduler)
+        runtime = Runtime(exposition, scheduler)
         stack.push_async_callback(runtime.close)
         await runtime.apply(config.collectors)
 

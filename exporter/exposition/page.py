@@ -19,7 +19,7 @@ from exporter.exposition.heap import heap_trimmer
 from exporter.exposition.process_metrics import ProcessMetrics
 from exporter.exposition.render import RenderedFamily, family_chunks, join_families, render_families
 from exporter.exposition.self_metrics import DaemonCounters, self_metric_families
-from exporter.exposition.store import Snapshot, SnapshotStore
+from exporter.exposition.store import CollectorStatus, Snapshot, SnapshotStore
 from exporter.web.body import ChunksBody
 
 TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -71,7 +71,9 @@ class Page:
 
 
 class Exposition:
-    """Builds and serves the /metrics page from the snapshot store."""
+    """Builds and serves the /metrics page from the snapshot store, and is the store's one writer:
+    collectors are tracked and forgotten here (by the runtime) and their refreshes published here
+    (by the scheduler); the HTTP routes only read it."""
 
     def __init__(self, store: SnapshotStore, daemon: DaemonCounters | None = None) -> None:
         self._store = store
@@ -95,6 +97,14 @@ class Exposition:
             elif (current := status.visible(now)) is not None:
                 shown.append(current)
         return shown
+
+    def track(self, status: CollectorStatus) -> None:
+        """Show a new collector (before its first refresh): the store's only writer is here."""
+        self._store.register(status)
+
+    def forget(self, name: str) -> None:
+        """Stop showing a collector; `rebuild()` drops its series from the page."""
+        self._store.unregister(name)
 
     async def publish(self, snapshot: Snapshot) -> None:
         """Record `snapshot` and swap in a page that shows it, atomically for readers."""

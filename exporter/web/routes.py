@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
 from exporter import __version__
-from exporter.daemon.reload import ReloadOutcome
 from exporter.exposition.page import OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, Exposition
 from exporter.exposition.store import CollectorStatus, SnapshotStore
 
@@ -26,6 +25,17 @@ _INDEX = """<!doctype html>
 <li>POST /-/reload: re-read the config files (like SIGHUP)</li>
 </ul></body></html>
 """
+
+
+class ReloadResult(Protocol):
+    """What a reload reports (the daemon's ReloadOutcome): whether it applied, and its JSON."""
+
+    @property
+    def ok(self) -> bool:
+        """True when the new config is in effect."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The body of the POST /-/reload answer."""
 
 
 def _entry(status: CollectorStatus, now_mono: float) -> dict[str, Any]:
@@ -77,7 +87,7 @@ class Endpoints:
         self,
         store: SnapshotStore,
         exposition: Exposition,
-        reload: Callable[[], Awaitable[ReloadOutcome]] | None = None,
+        reload: Callable[[], Awaitable[ReloadResult]] | None = None,
     ) -> None:
         self._store = store
         self._exposition = exposition
