@@ -5,7 +5,7 @@ from __future__ import annotations
 from exporter.cli.probe import ProbeResult
 from exporter.collectors.jmx.config import service_url_for
 from exporter.collectors.jmx.query import Endpoint, JmxError, run_queries
-from exporter.collectors.jmx.state import STREAMS_QUERIES, interpret
+from exporter.collectors.jmx.streams_beans import STREAMS_QUERIES, interpret
 from exporter.schema.addresses import split_host_port
 
 

@@ -90,6 +90,14 @@ class FamilyBuilder:
         self._rows.append(tuple(label_values))  # a tuple is kept as it is
         self._values.append(value)
 
+    def add_state(self, label_values: Sequence[str], states: Sequence[str], current: str) -> None:
+        """Add a StateSet: one sample per state (its name is the last label, after
+        `label_values`), 1 for `current` and 0 for the others; a `current` that is not one of
+        `states` gets its series after them."""
+        names = states if current in states else (*states, current)
+        for name in names:
+            self.add((*label_values, name), 1.0 if name == current else 0.0)
+
     def build(self) -> Family:
         """The finished family (possibly without samples)."""
         return Family(self.spec, self._const_names, self._const_values, self._rows, self._values)

@@ -8,6 +8,7 @@ one line to `_KINDS`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
@@ -64,3 +65,16 @@ def collector_class(type_name: str) -> type[Collector[Any, Any]]:
 def build_collector(config: CollectorConfig) -> Collector[Any, Any]:
     """Instantiate the collector for a validated config entry."""
     return collector_class(config.type)(config)
+
+
+def lazy_attribute(package: str, name: str, module: str) -> Callable[[str], Any]:
+    """A module `__getattr__` for a kind's `package`: `name` (its collector class) is imported
+    from `module` on first use, so importing the package for its config model loads no client
+    library."""
+
+    def __getattr__(attribute: str) -> Any:
+        if attribute == name:
+            return getattr(import_module(module), name)
+        raise AttributeError(f"module {package!r} has no attribute {attribute!r}")
+
+    return __getattr__

@@ -58,8 +58,8 @@ def is_retryable(code: str, status: int | None) -> bool:
 
 
 @dataclass(frozen=True)
-class Page:
-    """One successful DescribeMetricList answer."""
+class ResultPage:
+    """One successful DescribeMetricList answer: one page of points, and the token of the next."""
 
     datapoints: str | None
     next_token: str | None
@@ -97,7 +97,7 @@ class CmsClient:
             )
         )
 
-    def describe_page(self, request: PageRequest, timeout_s: float) -> Page:
+    def describe_page(self, request: PageRequest, timeout_s: float) -> ResultPage:
         """Make one call, waiting at most `timeout_s` for the answer. Raises CmsError."""
         from alibabacloud_cms20190101.models import DescribeMetricListRequest
         from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
@@ -133,7 +133,7 @@ class CmsClient:
                 status=response.status_code,
                 retryable=is_retryable(code, None),
             )
-        return Page(body.datapoints, body.next_token or None, request_id, code)
+        return ResultPage(body.datapoints, body.next_token or None, request_id, code)
 
     def _transport_error(self, exc: TeaException, timeout_s: float) -> CmsError:
         inner = getattr(exc, "inner_exception", None) or exc

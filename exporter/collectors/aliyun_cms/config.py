@@ -54,10 +54,6 @@ def _default_metrics() -> list[CmsMetric]:
     ]
 
 
-def _default_group_filter() -> NameFilter:
-    return NameFilter(include=[".*"], exclude=[])
-
-
 class AliyunCmsConfig(CollectorConfig):
     """Consumer-group backlog of ApsaraMQ for Kafka instances, read from CloudMonitor."""
 
@@ -69,7 +65,8 @@ class AliyunCmsConfig(CollectorConfig):
     access_key_secret: SecretStr = Field(repr=False)
     endpoint: str = ""
     instance_ids: list[str]
-    groups: NameFilter = Field(default_factory=_default_group_filter)
+    groups: NameFilter = Field(default_factory=NameFilter)
+    """Every group by default (include .*, exclude nothing)."""
     skip_zero: bool = False
     metrics: list[CmsMetric] = Field(default_factory=_default_metrics)
     page_size: int = Field(default=100, ge=1, le=MAX_PAGE_SIZE)

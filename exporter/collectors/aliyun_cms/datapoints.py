@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from exporter.collectors.aliyun_cms.state import Datapoint, SeriesKey
+from exporter.collectors.values import as_number
 from exporter.schema.types import NameFilter
 
 VALUE_FIELDS = ("Value", "Maximum", "Average")
@@ -40,23 +41,10 @@ def parse_datapoints(raw: object) -> list[dict[str, Any]]:
     return points
 
 
-def _number(raw: object) -> float | None:
-    if isinstance(raw, bool) or raw is None:
-        return None
-    if isinstance(raw, (int, float)):
-        return float(raw)
-    if isinstance(raw, str):
-        try:
-            return float(raw)
-        except ValueError:
-            return None
-    return None
-
-
 def point_value(point: Mapping[str, Any]) -> float | None:
     """`Value`, else `Maximum`, else `Average`; None when none of them is a number. 0 is a value."""
     for field in VALUE_FIELDS:
-        number = _number(point.get(field))
+        number = as_number(point.get(field), bool_is_number=False)
         if number is not None and not math.isnan(number):
             return number
     return None
@@ -78,7 +66,7 @@ def merge_newest(newest: dict[SeriesKey, Datapoint], points: Iterable[Mapping[st
     skipped = 0
     for point in points:
         key = point_key(point)
-        millis = _number(point.get("timestamp"))
+        millis = as_number(point.get("timestamp"), bool_is_number=False)
         value = point_value(point)
         if key is None or millis is None or value is None:
             skipped += 1

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
-from exporter.collectors.aliyun_cms.client import CmsClient, CmsError, Page, PageRequest
+from exporter.collectors.aliyun_cms.client import CmsClient, CmsError, PageRequest, ResultPage
 from exporter.collectors.aliyun_cms.config import MAX_INSTANCES_PER_CALL, AliyunCmsConfig
 from exporter.collectors.aliyun_cms.datapoints import (
     MalformedDatapoints,
@@ -135,7 +135,7 @@ class MetricReader:
             seen.add(page.next_token)
             request = replace(request, next_token=page.next_token)
 
-    async def _call(self, request: PageRequest, deadline: float) -> tuple[Page, int]:
+    async def _call(self, request: PageRequest, deadline: float) -> tuple[ResultPage, int]:
         """One page, retried on throttling/429/5xx while time remains; returns (page, attempts)."""
         attempt = 0
         while True:

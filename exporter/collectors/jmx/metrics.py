@@ -67,12 +67,7 @@ def to_metrics(
         count.add([target], reading.count)
     alive.add([target], 1.0 if reading.alive else 0.0)
     for client in reading.clients:
-        current = client.state or UNKNOWN
-        names = [*STATES, UNKNOWN]
-        if current not in names:
-            names.append(current)
-        for name in names:
-            state.add([target, client.client_id, name], 1.0 if name == current else 0.0)
+        state.add_state((target, client.client_id), (*STATES, UNKNOWN), client.state or UNKNOWN)
         if client.alive_threads is not None:
             threads.add([target, client.client_id], client.alive_threads)
     for bean in beans:

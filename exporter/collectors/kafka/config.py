@@ -19,10 +19,6 @@ class GroupFilter(NameFilter):
     """True reports only groups with members (kafka_exporter's `--offset.show-all=false`)."""
 
 
-def _default_group_filter() -> GroupFilter:
-    return GroupFilter(include=[".*"], exclude=[])
-
-
 def _default_topic_filter() -> NameFilter:
     return NameFilter(include=[".*"], exclude=["^__.*"])
 
@@ -33,7 +29,8 @@ class KafkaConfig(CollectorConfig):
     type: Literal["kafka"]
     bootstrap_servers: list[str]
     cluster: str | None = None
-    groups: GroupFilter = Field(default_factory=_default_group_filter)
+    groups: GroupFilter = Field(default_factory=GroupFilter)
+    """Every group by default (NameFilter's defaults: include .*, exclude nothing)."""
     topics: NameFilter = Field(default_factory=_default_topic_filter)
     topic_metrics: bool = True
     """False leaves out per-topic/partition series and reads watermarks only where groups commit."""

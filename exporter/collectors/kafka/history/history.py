@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypeVar
 
-from exporter.collectors.kafka.commit_windows import CommitWindows, GroupPartition
+from exporter.collectors.kafka.history.commit_windows import CommitWindows, GroupPartition
+from exporter.collectors.kafka.history.watermarks import WatermarkTable
 from exporter.collectors.kafka.state import ClusterState
-from exporter.collectors.kafka.watermarks import WatermarkTable
 
 K = TypeVar("K")
 V = TypeVar("V")

@@ -1,4 +1,4 @@
-"""Catalogue of the `kafka` collector's metrics and the pure conversion from ClusterState.
+"""kafka_exporter's families: catalogue and pure conversion from what one refresh read.
 
 Names and labels follow danielqsj/kafka_exporter so existing dashboards keep working; every
 series also carries `cluster` and the collector's constant labels.
@@ -9,6 +9,7 @@ from __future__ import annotations
 from prometheus_client.core import Metric
 
 from exporter.collectors.families import MetricSpec, build_families
+from exporter.collectors.kafka.metrics.partition_labels import PartitionLabels
 from exporter.collectors.kafka.state import ClusterState
 
 BROKERS = MetricSpec("kafka_brokers", "gauge", "Number of brokers in the cluster.", ("cluster",))
@@ -126,12 +127,11 @@ def topic_families(state: ClusterState, cluster: str, const: dict[str, str]) -> 
     isr = PARTITION_ISR.family(const)
     preferred = PARTITION_PREFERRED_LEADER.family(const)
     under_replicated = PARTITION_UNDER_REPLICATED.family(const)
-    numbers: dict[int, str] = {}  # one label string per partition number, shared by all series
+    numbers = PartitionLabels()
     for topic, parts in sorted(state.topics.items()):
         partitions.add([cluster, topic], len(parts))
         for number, part in sorted(parts.items()):
-            text = numbers.get(number) or numbers.setdefault(number, str(number))
-            labels = (cluster, topic, text)
+            labels = (cluster, topic, numbers[number])
             if part.newest is not None:
                 newest.add(labels, part.newest)
             if part.oldest is not None:
@@ -154,7 +154,7 @@ def group_families(state: ClusterState, cluster: str, const: dict[str, str]) -> 
     lag = GROUP_LAG.family(const)
     lag_sum = GROUP_LAG_SUM.family(const)
     members = GROUP_MEMBERS.family(const)
-    numbers: dict[int, str] = {}  # one label string per partition number, shared by all series
+    numbers = PartitionLabels()
     for group, info in sorted(state.groups.items()):
         if info.members is not None:
             members.add([cluster, group], info.members)
@@ -164,8 +164,7 @@ def group_families(state: ClusterState, cluster: str, const: dict[str, str]) -> 
             parts = state.topics.get(topic)
             if offset < 0 or parts is None:
                 continue
-            text = numbers.get(number) or numbers.setdefault(number, str(number))
-            labels = (cluster, group, topic, text)  # one tuple shared by this series' families
+            labels = (cluster, group, topic, numbers[number])  # shared by this series' families
             committed.add(labels, offset)
             offset_sums[topic] = offset_sums.get(topic, 0) + offset
             part = parts.get(number)

@@ -22,7 +22,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Sequence
 
-from exporter.collectors.kafka.watermarks import Point
+from exporter.collectors.kafka.history.watermarks import Point
 
 
 class WatermarkLine:

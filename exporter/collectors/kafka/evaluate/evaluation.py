@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from exporter.collectors.kafka.commit_windows import GroupPartition
-from exporter.collectors.kafka.history import History, TopicPartition
+from exporter.collectors.kafka.evaluate.consumer_status import (
+    ConsumerStatus,
+    GroupStatus,
+    group_status,
+    window_status,
+)
+from exporter.collectors.kafka.evaluate.lag_time import WatermarkLine, record_lag_seconds
+from exporter.collectors.kafka.history.commit_windows import GroupPartition
+from exporter.collectors.kafka.history.history import History, TopicPartition
 from exporter.collectors.kafka.lag_status_config import TimeLagConfig
-from exporter.collectors.kafka.lag_time import WatermarkLine, record_lag_seconds
 from exporter.collectors.kafka.state import ClusterState
-from exporter.collectors.kafka.status import GroupStatus, Status, group_status, window_status
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,7 @@ def evaluate(
     statuses: dict[str, GroupStatus] = {}
     for group in sorted(state.groups):
         info = state.groups[group]
-        partitions: dict[TopicPartition, Status] = {}
+        partitions: dict[TopicPartition, ConsumerStatus] = {}
         full = 0
         slots = commits.of_group(group)
         for topic_partition in sorted(info.offsets):

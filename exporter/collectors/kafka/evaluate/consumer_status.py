@@ -1,6 +1,6 @@
 """Burrow-style consumer status of one group: OK, WARN, STALL, STOP or ERR.
 
-A partition is evaluated over the window of its last N refreshes (`CommitWindow`) with the rules
+A partition is evaluated over the window of its last N refreshes (`CommitWindows`) with the rules
 of linkedin/Burrow's evaluator (core/internal/evaluator/caching.go, `calculatePartitionStatus`,
 rules 1-5), checked in this order, the first that applies wins:
 
@@ -35,10 +35,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from exporter.collectors.kafka.commit_windows import WindowFlags
+from exporter.collectors.kafka.history.commit_windows import WindowFlags
 
 
-class Status(enum.IntEnum):
+class ConsumerStatus(enum.IntEnum):
     """Consumer status; the value is the severity (Burrow's order), higher is worse."""
 
     OK = 1
@@ -52,35 +52,35 @@ STATUS_NAMES: tuple[str, ...] = ("OK", "WARN", "STALL", "STOP", "ERR")
 """Every value of the `status` label, in the order they are exposed."""
 
 
-def window_status(flags: WindowFlags, members: int | None, now: float) -> Status:
+def window_status(flags: WindowFlags, members: int | None, now: float) -> ConsumerStatus:
     """Status of one partition from its window, given as `CommitWindows` flags."""
     if not flags.full or flags.zero:
-        return Status.OK
+        return ConsumerStatus.OK
     if flags.rewound:
-        return Status.ERR
+        return ConsumerStatus.ERR
     first_commit, last_commit = flags.first_since, flags.last_since
     if now - last_commit > last_commit - first_commit and not members:
-        return Status.STOP
+        return ConsumerStatus.STOP
     if not flags.moved:
-        return Status.STALL
+        return ConsumerStatus.STALL
     if not flags.decreased:
-        return Status.WARN
-    return Status.OK
+        return ConsumerStatus.WARN
+    return ConsumerStatus.OK
 
 
 @dataclass(frozen=True)
 class GroupStatus:
     """The verdict for one group: worst partition, completeness, and each partition's status."""
 
-    status: Status
+    status: ConsumerStatus
     complete: float
-    partitions: dict[tuple[str, int], Status]
+    partitions: dict[tuple[str, int], ConsumerStatus]
 
 
-def group_status(partitions: dict[tuple[str, int], Status], full: int) -> GroupStatus:
+def group_status(partitions: dict[tuple[str, int], ConsumerStatus], full: int) -> GroupStatus:
     """The group's verdict from its partitions' statuses, `full` of which had full windows."""
     return GroupStatus(
-        status=max(partitions.values(), default=Status.OK),
+        status=max(partitions.values(), default=ConsumerStatus.OK),
         complete=full / len(partitions) if partitions else 1.0,
         partitions=partitions,
     )

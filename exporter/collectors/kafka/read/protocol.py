@@ -6,7 +6,7 @@ shared by the reader, the benchmarks and tests.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from aiokafka.errors import for_code
@@ -27,6 +27,9 @@ from exporter.collectors.kafka.state import Broker
 
 LATEST = -1
 EARLIEST = -2
+
+Send = Callable[[int, Request], Awaitable[Response]]
+"""Sends one request to a broker (by node id) and returns its response."""
 
 
 class MalformedResponse(Exception):

@@ -10,9 +10,10 @@ from __future__ import annotations
 from prometheus_client.core import Metric
 
 from exporter.collectors.families import MetricSpec, build_families
-from exporter.collectors.kafka.evaluation import Evaluation
+from exporter.collectors.kafka.evaluate.consumer_status import STATUS_NAMES
+from exporter.collectors.kafka.evaluate.evaluation import Evaluation
+from exporter.collectors.kafka.metrics.partition_labels import PartitionLabels
 from exporter.collectors.kafka.state import ClusterState
-from exporter.collectors.kafka.status import STATUS_NAMES
 
 LAG_SECONDS = MetricSpec(
     "kafka_consumergroup_lag_seconds",
@@ -89,34 +90,27 @@ def to_metrics(
     group_state = GROUP_STATE.family(const_labels)
 
     worst: dict[str, float] = {}
-    numbers: dict[int, str] = {}  # one label string per partition number, shared by all series
+    numbers = PartitionLabels()
     for (group, topic, number), seconds in evaluation.lag_seconds.items():
-        text = numbers.get(number) or numbers.setdefault(number, str(number))
-        lag_seconds.add((cluster, group, topic, text), seconds)
+        lag_seconds.add((cluster, group, topic, numbers[number]), seconds)
         if seconds > worst.get(group, -1.0):
             worst[group] = seconds
     for group, seconds in worst.items():
         lag_seconds_max.add([cluster, group], seconds)
 
     for group, verdict in evaluation.statuses.items():
-        for name in STATUS_NAMES:
-            status.add([cluster, group, name], 1.0 if verdict.status.name == name else 0.0)
+        status.add_state((cluster, group), STATUS_NAMES, verdict.status.name)
         complete.add([cluster, group], verdict.complete)
         if not partition_metrics:
             continue
         for (topic, number), part_status in verdict.partitions.items():
-            for name in STATUS_NAMES:
-                partition_status.add(
-                    [cluster, group, topic, str(number), name],
-                    1.0 if part_status.name == name else 0.0,
-                )
+            partition_status.add_state(
+                (cluster, group, topic, numbers[number]), STATUS_NAMES, part_status.name
+            )
 
     for group, info in sorted(state.groups.items()):
-        if not info.state:
-            continue
-        names = GROUP_STATES if info.state in GROUP_STATES else (*GROUP_STATES, info.state)
-        for name in names:
-            group_state.add([cluster, group, name], 1.0 if info.state == name else 0.0)
+        if info.state:
+            group_state.add_state((cluster, group), GROUP_STATES, info.state)
 
     return build_families(
         [lag_seconds, lag_seconds_max, status, complete, partition_status, group_state]

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aiokafka.errors import KafkaError
-from aiokafka.protocol.api import Request, Response
+from aiokafka.protocol.api import Response
 from aiokafka.protocol.fetch import FetchRequest
 from aiokafka.record.memory_records import MemoryRecords
+
+from exporter.collectors.kafka.read.protocol import Send
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +29,6 @@ PARTITION_MAX_BYTES = 64 * 1024
 MAX_WAIT_MS = 500
 """Upper bound on the broker's wait; data is always there (offset < high watermark), so it
 answers at once. Some brokers (Tansu) answer empty with 0."""
-
-Send = Callable[[int, Request], Awaitable[Response]]
 
 
 @dataclass(frozen=True)

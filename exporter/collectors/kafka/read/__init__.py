@@ -1,0 +1,7 @@
+"""Stage 1 of a `kafka` refresh: reading the cluster over the Kafka protocol.
+
+`reader.ClusterReader` does one refresh through a long-lived `connection.Connection`: the topics'
+metadata and watermarks (`topics`), the groups' membership and committed offsets (`groups`).
+`record_times` fetches the records at committed offsets (time_lag method `timestamp`).
+`protocol` builds the requests and decodes the answers; `errors` explains a failed bootstrap.
+"""

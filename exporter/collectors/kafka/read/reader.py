@@ -1,0 +1,132 @@
+"""Reads one Kafka cluster with aiokafka's protocol client: one `ClusterReader.read()` a refresh.
+
+Per refresh: one Metadata request, ListGroups to every broker (the broker that lists a group is its
+coordinator), ListOffsets latest+earliest batched per partition leader, DescribeGroups batched per
+coordinator, and OffsetFetch per group under a bounded concurrency. The client and its connections
+live between refreshes and are rebuilt after a failure. Where OffsetFetch must name partitions,
+known groups are asked only for the topics they had commits on, with periodic full rescans.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from functools import partial
+
+from aiokafka import AIOKafkaClient
+from aiokafka.protocol.api import Request, Response
+
+from exporter.collectors.kafka.config import KafkaConfig
+from exporter.collectors.kafka.read.concurrency import all_or_cancel
+from exporter.collectors.kafka.read.connection import Connection
+from exporter.collectors.kafka.read.groups import GroupReads
+from exporter.collectors.kafka.read.topics import (
+    partition_infos,
+    partitions_of,
+    read_metadata,
+    read_watermarks,
+)
+from exporter.collectors.kafka.state import ClusterState
+
+log = logging.getLogger(__name__)
+
+
+class ClusterReader:
+    """Long-lived connection to one cluster; `read()` does one refresh.
+
+    Every request goes through `_send` (counted in `requests`; subclasses may watch it).
+    """
+
+    def __init__(self, config: KafkaConfig) -> None:
+        self.config = config
+        self.requests: Counter[str] = Counter()
+        """Requests sent, by API name (for benchmarks and debugging)."""
+        self._connection = Connection(config)
+        self._groups = GroupReads(config)
+
+    @property
+    def _null_offset_fetch(self) -> bool | None:
+        """Whether OffsetFetch for all partitions works; None: not known yet (tests read it)."""
+        return self._groups.null_offset_fetch
+
+    @property
+    def _batch_describe(self) -> bool | None:
+        """Whether batched DescribeGroups is well-formed; None: not known yet (tests read it)."""
+        return self._groups.batch_describe
+
+    @property
+    def _group_topics(self) -> dict[str, frozenset[str]]:
+        """Topics each group had commits on at its last answer (tests read it)."""
+        return self._groups.group_topics
+
+    async def read(self) -> ClusterState:
+        """Read brokers, topics, watermarks, groups and committed offsets."""
+        before, started = self.requests.copy(), time.monotonic()
+        try:
+            client = await self._connect()
+            state = await self._read(client)
+        except BaseException:
+            await self.close()
+            raise
+        self._groups.remember(state.groups)
+        if log.isEnabledFor(logging.DEBUG):
+            sent = dict(sorted((self.requests - before).items()))
+            log.debug(
+                "%s: requests this read: %s",
+                self.config.name,
+                sent,
+                extra={
+                    "collector": self.config.name,
+                    "requests_total": dict(self.requests),
+                    "read_s": time.monotonic() - started,
+                },
+            )
+        return state
+
+    async def close(self) -> None:
+        """Close the client; the next `read()` reconnects. Clients of cancelled bootstraps get
+        two seconds to end theirs and close."""
+        await self._connection.close()
+
+    async def send(self, node: int, request: Request) -> Response:
+        """Send one request to broker `node` through the long-lived client (connecting if needed).
+
+        For the collector's extra reads after `read()`, e.g. the records at committed offsets.
+        """
+        return await self._send(await self._connect(), node, request)
+
+    async def _connect(self) -> AIOKafkaClient:
+        """The client; a new one has its brokers' quirks probed again."""
+        new = not self._connection.connected
+        client = await self._connection.connect()
+        if new:
+            self._groups.forget_brokers()
+        return client
+
+    async def _send(self, client: AIOKafkaClient, node: int, request: Request) -> Response:
+        self.requests[type(request).__name__.removesuffix("Request")] += 1
+        return await client.send(node, request)
+
+    async def _read(self, client: AIOKafkaClient) -> ClusterState:
+        cfg, groups = self.config, self._groups
+        send = partial(self._send, client)
+        brokers, raw_topics = await read_metadata(client, send)
+        topics = partitions_of(raw_topics, cfg.topics.matches)
+        coordinators = await groups.coordinators(send, [b.node_id for b in brokers])
+        await groups.probe_brokers(send, coordinators, topics)
+        if cfg.topic_metrics:
+            (newest, oldest), (descriptions, offsets) = await all_or_cancel(
+                read_watermarks(send, topics, True, cfg.name),
+                groups.details(send, coordinators, topics),
+            )
+        else:  # lag only: newest offsets of the topics groups have committed on
+            descriptions, offsets = await groups.details(send, coordinators, topics)
+            committed = {topic for found in offsets.values() for topic, _ in found}
+            topics = {t: parts for t, parts in topics.items() if t in committed}
+            newest, oldest = await read_watermarks(send, topics, False, cfg.name)
+        return ClusterState(
+            brokers=tuple(brokers),
+            topics=partition_infos(topics, newest, oldest),
+            groups=groups.infos(coordinators, descriptions, offsets),
+        )
