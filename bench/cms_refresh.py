@@ -18,7 +18,8 @@ import time
 
 from exporter.collectors.aliyun_cms import AliyunCmsCollector
 from exporter.collectors.aliyun_cms.config import AliyunCmsConfig
-from tests.support.cms_server import CmsServer, make_points
+from tests.support.cms_api import make_points
+from tests.support.cms_server import CmsServer
 
 REFRESHES_PER_MONTH = 60 * 24 * 30
 FREE_QUOTA = 1_000_000

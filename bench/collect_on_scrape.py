@@ -20,8 +20,8 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import Metric
 
 from exporter.collectors.kafka.config import KafkaConfig
-from exporter.collectors.kafka.metrics import to_metrics
-from exporter.collectors.kafka.reader import ClusterReader
+from exporter.collectors.kafka.metrics.cluster_metrics import to_metrics
+from exporter.collectors.kafka.read.reader import ClusterReader
 
 
 class CollectOnScrape:

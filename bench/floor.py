@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaClient
 from aiokafka.protocol.api import Request, Response
 
 from bench.workload import Workload
-from exporter.collectors.kafka import protocol
+from exporter.collectors.kafka.read import protocol
 
 CONCURRENCY = 8
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from exporter.collectors.jmx import JmxCollector
 from exporter.collectors.jmx.config import JmxConfig
 from exporter.collectors.jmx.query import JAVA_OPTIONS, Endpoint, build_command
-from exporter.collectors.jmx.state import STREAMS_QUERIES
+from exporter.collectors.jmx.streams_beans import STREAMS_QUERIES
 from tests.support.jmx_app import FakeStreamsJvm, compile_fake_app
 
 _PEAK = (

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 import pytest
 
 from exporter.cli.demo.broker import TansuBroker
-from tests.support.kafka_cluster import KAFKA_3, KAFKA_4, Broker, KafkaCluster
+from tests.support.kafka_cluster import Broker, KafkaCluster
+from tests.support.kafka_jars import KAFKA_3, KAFKA_4
 
 TARGETS = (f"kafka-{KAFKA_4}", f"kafka-{KAFKA_3}", "tansu")
 

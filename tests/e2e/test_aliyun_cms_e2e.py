@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cms_server import CmsServer, Scenario, make_points
+from tests.support.cms_api import Scenario, make_points
+from tests.support.cms_server import CmsServer
 from tests.support.exporter_process import ExporterProcess, run_cli, select, value, wait_for
 from tests.support.kafka_cluster import KafkaCluster
 from tests.support.kafka_helpers import commit, create_topics, produce, unique

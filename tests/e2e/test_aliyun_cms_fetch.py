@@ -16,7 +16,8 @@ from exporter.collectors.aliyun_cms import AliyunCmsCollector
 from exporter.collectors.aliyun_cms.client import CmsError
 from exporter.collectors.aliyun_cms.config import AliyunCmsConfig
 from exporter.collectors.aliyun_cms.state import CmsState, Datapoint
-from tests.support.cms_server import CmsServer, Scenario, make_points
+from tests.support.cms_api import Scenario, make_points
+from tests.support.cms_server import CmsServer
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from exporter.collectors.base import Health
 from exporter.collectors.jmx import JmxCollector
 from exporter.collectors.jmx.config import JmxConfig
 from exporter.collectors.jmx.query import Endpoint, JmxError, build_command
-from exporter.collectors.jmx.state import STREAMS_QUERIES
+from exporter.collectors.jmx.streams_beans import STREAMS_QUERIES
 from exporter.config.loader import parse_config
 from tests.support.jmx_app import FakeStreamsJvm, jmx_classes, jmxquery_processes, start_jvm
 

@@ -9,7 +9,7 @@ import gc
 import warnings
 
 from exporter.collectors.kafka.config import KafkaConfig
-from exporter.collectors.kafka.reader import ClusterReader
+from exporter.collectors.kafka.read.reader import ClusterReader
 from tests.support.kafka_cluster import KafkaCluster
 
 STEPS = 40

@@ -12,7 +12,8 @@ from typing import Any
 
 from exporter.cli.demo.broker import TansuBroker
 from exporter.collectors.kafka.config import KafkaConfig
-from exporter.collectors.kafka.reader import RESCAN_EVERY, ClusterReader
+from exporter.collectors.kafka.read.groups import RESCAN_EVERY
+from exporter.collectors.kafka.read.reader import ClusterReader
 from tests.support.kafka_helpers import commit, create_topics, unique
 
 

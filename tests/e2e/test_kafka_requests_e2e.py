@@ -11,7 +11,8 @@ from typing import Any
 from aiokafka.protocol.api import Request, Response
 
 from exporter.collectors.kafka.config import KafkaConfig
-from exporter.collectors.kafka.reader import DESCRIBE_BATCH, ClusterReader
+from exporter.collectors.kafka.read.groups import DESCRIBE_BATCH
+from exporter.collectors.kafka.read.reader import ClusterReader
 from tests.support.kafka_cluster import Broker, KafkaCluster
 from tests.support.kafka_helpers import commit_many, create_topics, produce, unique
 

@@ -5,35 +5,38 @@ SSL with client authentication, SASL_SSL, and SSL with a certificate for another
 group's offsets are committed over the PLAINTEXT listener; one exporter runs a collector per
 working setup and must report the exact lag through each, another runs a collector per broken
 setup and must report each failure with a message naming the mechanism or certificate problem.
-No password may show in a log line, an error, a health body or a metric.
+No password may show in a log line, an error, a health body or a metric. The setups are in
+tests/support/kafka_security_cases.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from tests.support.exporter_process import ExporterProcess, run_cli, value, wait_for
 from tests.support.kafka_cluster import KafkaCluster
 from tests.support.kafka_helpers import commit, create_topics, produce, unique
 from tests.support.kafka_security import (
-    PASSWORDS,
     SECRETS,
-    USER,
     WRONG_PASSWORD,
     Certificates,
     make_certificates,
     secure_cluster,
 )
-
-Settings = Callable[[Certificates], dict[str, Any]]
+from tests.support.kafka_security_cases import (
+    BROKEN,
+    WORKING,
+    assert_no_secret,
+    collectors_config,
+    sasl,
+)
 
 
 @dataclass(frozen=True)
@@ -44,168 +47,6 @@ class Committed:
     group: str
     lag: dict[int, int]
     """Expected lag per partition."""
-
-
-def _sasl(protocol: str, mechanism: str, password: str | None = None, user: str = USER) -> Settings:
-    def settings(certs: Certificates) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "security_protocol": protocol,
-            "sasl_mechanism": mechanism,
-            "sasl_username": user,
-            "sasl_password": password or PASSWORDS[mechanism],
-        }
-        if protocol == "SASL_SSL":
-            out["ssl_cafile"] = str(certs.ca)
-        return out
-
-    return settings
-
-
-def _tls(cafile: str = "ca", client: str | None = None, **extra: Any) -> Settings:
-    def settings(certs: Certificates) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "security_protocol": "SSL",
-            "ssl_cafile": str(certs.ca if cafile == "ca" else certs.other_ca),
-            **extra,
-        }
-        if client is not None:
-            issued = certs.client if client == "ours" else certs.other_client
-            out["ssl_certfile"], out["ssl_keyfile"] = str(issued.cert), str(issued.key)
-        return out
-
-    return settings
-
-
-WORKING: dict[str, tuple[str, Settings]] = {
-    "sasl-plain": ("SASL", _sasl("SASL_PLAINTEXT", "PLAIN")),
-    "sasl-scram-sha-256": ("SASL", _sasl("SASL_PLAINTEXT", "SCRAM-SHA-256")),
-    "sasl-scram-sha-512": ("SASL", _sasl("SASL_PLAINTEXT", "SCRAM-SHA-512")),
-    "tls": ("TLS", _tls()),
-    "mtls": ("MTLS", _tls(client="ours")),
-    "sasl-ssl-plain": ("SASL_TLS", _sasl("SASL_SSL", "PLAIN")),
-    "sasl-ssl-scram-sha-512": ("SASL_TLS", _sasl("SASL_SSL", "SCRAM-SHA-512")),
-    "tls-no-hostname-check": ("TLS_NONAME", _tls(ssl_check_hostname=False)),
-}
-"""Collector name -> (listener, settings) of the setups that must work."""
-
-
-@dataclass(frozen=True)
-class Broken:
-    listener: str
-    settings: Settings
-    expect: tuple[str, ...]
-    """Substrings the error must contain (after the collector's address, which varies)."""
-
-
-BROKEN: dict[str, Broken] = {
-    "plain-wrong-password": Broken(
-        "SASL",
-        _sasl("SASL_PLAINTEXT", "PLAIN", WRONG_PASSWORD),
-        ("SASL authentication failed (PLAIN, user 'exporter')", "Invalid username or password"),
-    ),
-    "scram-256-wrong-password": Broken(
-        "SASL",
-        _sasl("SASL_PLAINTEXT", "SCRAM-SHA-256", WRONG_PASSWORD),
-        ("SASL authentication failed (SCRAM-SHA-256, user 'exporter')", "invalid credentials"),
-    ),
-    "scram-512-wrong-password-over-tls": Broken(
-        "SASL_TLS",
-        _sasl("SASL_SSL", "SCRAM-SHA-512", WRONG_PASSWORD),
-        ("SASL authentication failed (SCRAM-SHA-512, user 'exporter')", "invalid credentials"),
-    ),
-    "plain-unknown-user": Broken(
-        "SASL",
-        _sasl("SASL_PLAINTEXT", "PLAIN", PASSWORDS["PLAIN"], user="nobody"),
-        ("SASL authentication failed (PLAIN, user 'nobody')", "Invalid username or password"),
-    ),
-    "scram-unknown-user": Broken(
-        "SASL",
-        _sasl("SASL_PLAINTEXT", "SCRAM-SHA-512", PASSWORDS["SCRAM-SHA-512"], user="nobody"),
-        ("SASL authentication failed (SCRAM-SHA-512, user 'nobody')", "invalid credentials"),
-    ),
-    "untrusted-ca": Broken(
-        "TLS",
-        _tls(cafile="other"),
-        (
-            "TLS: certificate verify failed: unable to get local issuer certificate",
-            "not signed by a CA in ssl_cafile",
-            "unrelated-ca.crt",
-        ),
-    ),
-    "hostname-mismatch": Broken(
-        "TLS_NONAME",
-        _tls(),
-        ("TLS: certificate verify failed: IP address mismatch", "ssl_check_hostname: false"),
-    ),
-    "mtls-without-client-cert": Broken(
-        "MTLS",
-        _tls(),
-        ("TLS: the broker at", "requires a client certificate and none is configured"),
-    ),
-    "mtls-untrusted-client-cert": Broken(
-        "MTLS",
-        _tls(client="stranger"),
-        ("TLS: the broker at", "rejected the client certificate", "stranger-client.crt"),
-    ),
-    "missing-cafile": Broken(
-        "TLS",
-        lambda _: {"security_protocol": "SSL", "ssl_cafile": "/nonexistent/ca.pem"},
-        ("TLS: cannot load ssl_cafile /nonexistent/ca.pem: No such file or directory",),
-    ),
-    "client-key-does-not-match-cert": Broken(
-        "MTLS",
-        lambda certs: {
-            "security_protocol": "SSL",
-            "ssl_cafile": str(certs.ca),
-            "ssl_certfile": str(certs.client.cert),
-            "ssl_keyfile": str(certs.other_client.key),
-        },
-        (
-            "TLS: cannot load ssl_certfile",
-            "exporter-client.crt",
-            "stranger-client.key",
-            "key values mismatch",
-        ),
-    ),
-    "plaintext-client-on-tls-listener": Broken(
-        "TLS",
-        lambda _: {"security_protocol": "PLAINTEXT"},
-        ("speaks TLS but security_protocol is PLAINTEXT", "use SSL or SASL_SSL"),
-    ),
-    "sasl-client-on-tls-listener": Broken(
-        "TLS",
-        _sasl("SASL_SSL", "SCRAM-SHA-256"),
-        ("SASL handshake (SCRAM-SHA-256) refused", "the listener does not take SASL"),
-    ),
-    "plaintext-client-on-sasl-listener": Broken(
-        "SASL",
-        lambda _: {"security_protocol": "PLAINTEXT"},
-        ("closed the connection at the first request", "may require SASL"),
-    ),
-}
-
-
-def _config(cluster: KafkaCluster, group: str, entries: dict[str, dict[str, Any]]) -> str:
-    """One collector per entry (name -> listener and security settings) in a real config file."""
-    collectors = [
-        {
-            "name": name,
-            "type": "kafka",
-            "bootstrap_servers": cluster.listener_bootstrap(entry.pop("listener")),
-            "cluster": name,
-            "groups": {"include": [group]},
-            "health": True,
-            **entry,
-        }
-        for name, entry in entries.items()
-    ]
-    config = {"defaults": {"interval": "2s", "timeout": "1500ms"}, "collectors": collectors}
-    return yaml.safe_dump(config, sort_keys=False)
-
-
-def _assert_no_secret(where: str, text: str) -> None:
-    for secret in SECRETS:
-        assert secret not in text, f"a password shows in {where}"
 
 
 @pytest.fixture(scope="module")
@@ -244,7 +85,7 @@ def working(
         name: {"listener": listener, **settings(certs)}
         for name, (listener, settings) in WORKING.items()
     }
-    config = _config(cluster, committed.group, entries)
+    config = collectors_config(cluster, committed.group, entries)
     with ExporterProcess(config, tmp_path_factory.mktemp("working")) as exporter:
         exporter.wait_ready(30)
         yield exporter
@@ -261,7 +102,7 @@ def broken(
     entries = {
         name: {"listener": case.listener, **case.settings(certs)} for name, case in BROKEN.items()
     }
-    config = _config(cluster, committed.group, entries)
+    config = collectors_config(cluster, committed.group, entries)
     with ExporterProcess(config, tmp_path_factory.mktemp("broken")) as exporter:
 
         def all_failed_twice() -> bool:
@@ -327,11 +168,11 @@ def test_no_password_anywhere(working: ExporterProcess, broken: ExporterProcess)
         config_text = exporter.config_path.read_text()
         assert any(secret in config_text for secret in SECRETS)  # the check below means it
         for path in ("/metrics", "/ready", "/health", "/"):
-            _assert_no_secret(path, exporter.get(path)[1].decode())
-        _assert_no_secret("the exporter log", exporter.log())
+            assert_no_secret(path, exporter.get(path)[1].decode())
+        assert_no_secret("the exporter log", exporter.log())
         checked = run_cli("check-config", "-c", str(exporter.config_path))
         assert checked.returncode == 0, checked.stderr
-        _assert_no_secret("check-config", checked.stdout + checked.stderr)
+        assert_no_secret("check-config", checked.stdout + checked.stderr)
     assert "SASL authentication failed" in broken.log()  # the log is the real one
 
 
@@ -341,8 +182,8 @@ def test_unhealthy_once_stale_with_the_reason(
     """A collector that never connects turns /health unhealthy after stale_after, and the
     reason says why (not only 'refresh failed')."""
     entry = {"listener": "SASL", "stale_after": "3s"}
-    entry.update(_sasl("SASL_PLAINTEXT", "SCRAM-SHA-512", WRONG_PASSWORD)(certs))
-    config = _config(cluster, committed.group, {"stale": entry})
+    entry.update(sasl("SASL_PLAINTEXT", "SCRAM-SHA-512", WRONG_PASSWORD)(certs))
+    config = collectors_config(cluster, committed.group, {"stale": entry})
     with ExporterProcess(config, tmp_path) as exporter:
 
         def unhealthy_after_a_failure() -> dict[str, Any] | None:
@@ -355,5 +196,5 @@ def test_unhealthy_once_stale_with_the_reason(
         assert entry["healthy"] is False and entry["up"] is False
         assert "SASL authentication failed (SCRAM-SHA-512, user 'exporter')" in entry["reason"]
         assert entry["reason"].endswith(entry["last_error"]), entry
-        _assert_no_secret("/health", json.dumps(body))
-        _assert_no_secret("the exporter log", exporter.log())
+        assert_no_secret("/health", json.dumps(body))
+        assert_no_secret("the exporter log", exporter.log())

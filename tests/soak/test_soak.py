@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.soak.harness import FAULTS, INTERVAL, STALE_AFTER, TIMEOUT, Bounds, Soak, SoakReport
+from tests.soak.faults import FAULTS, INTERVAL, STALE_AFTER, TIMEOUT
+from tests.soak.harness import Soak
+from tests.soak.soak_report import Bounds, SoakReport
 from tests.support.jmx_app import compile_fake_app
 
 SLACK = float(os.environ.get("KHE_SOAK_SLACK", "2.0"))

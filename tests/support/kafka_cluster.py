@@ -1,8 +1,7 @@
 """Real Apache Kafka for tests: KRaft nodes started from Maven Central jars on 127.0.0.1.
 
-`tests/support/kafka/pom.xml` copies `org.apache.kafka:kafka_2.13` (with `kafka-tools` and a log4j2
-binding) into `.cache/kafka-<version>/libs`; `.ci/run` does it before the suite, and
-`kafka_jars()` does it on first use otherwise. A `KafkaCluster` formats each node's storage with
+The jars and the java command line come from tests/support/kafka_jars.py, each node's JVM is a
+`KafkaNode` (tests/support/kafka_node.py). A `KafkaCluster` formats each node's storage with
 `kafka.tools.StorageTool`, starts `kafka.Kafka server.properties` per node, waits until a client
 sees every broker in metadata, and stops (SIGTERM, then SIGKILL) and reaps every JVM it started.
 One node bootstraps its quorum with `--standalone`; several form a static quorum
@@ -12,7 +11,6 @@ One node bootstraps its quorum with `--standalone`; several form a static quorum
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
 import signal
@@ -31,138 +29,10 @@ from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
 from exporter.cli.demo.broker import TansuBroker, free_port
-from exporter.cli.demo.processes import stop_process
+from tests.support.kafka_jars import KAFKA_4, KafkaUnavailable, java_command
+from tests.support.kafka_node import KafkaNode, Listener
 
-ROOT = Path(__file__).resolve().parents[2]
-POM = ROOT / "tests" / "support" / "kafka" / "pom.xml"
-LOG4J2 = ROOT / "tests" / "support" / "kafka" / "log4j2.properties"
-LOG4J1 = ROOT / "tests" / "support" / "kafka" / "log4j.properties"
-CACHE = ROOT / ".cache"
-KAFKA_4 = os.environ.get("KHE_KAFKA4_VERSION", "4.4.0")
-"""The newest Kafka 4.x on Maven Central (the main target)."""
-KAFKA_3 = os.environ.get("KHE_KAFKA3_VERSION", "3.9.2")
-"""The newest 3.9.x (the previous major)."""
-HEAP = "-Xmx384m"
 T = TypeVar("T")
-
-
-class KafkaUnavailable(RuntimeError):
-    """The jars cannot be resolved or a node did not start."""
-
-
-def kafka_jars(version: str) -> Path:
-    """The directory holding Kafka `version`'s jars, resolved with Maven on first use."""
-    libs = CACHE / f"kafka-{version}" / "libs"
-    if not any(libs.glob(f"kafka_2.13-{version}.jar")):
-        mvn = shutil.which("mvn")
-        if mvn is None:
-            raise KafkaUnavailable("mvn not found: the Kafka test broker comes from Maven Central")
-        result = subprocess.run(
-            [mvn, "-q", "-B", "-f", str(POM), f"-Dkafka.version={version}",
-             "dependency:copy-dependencies"],
-            capture_output=True, text=True, timeout=900,
-        )  # fmt: skip
-        if result.returncode != 0 or not any(libs.glob("kafka_2.13-*.jar")):
-            raise KafkaUnavailable(
-                f"mvn could not resolve Kafka {version}: {result.stdout[-2000:]}{result.stderr}"
-            )
-    return libs
-
-
-def java_command(version: str, main: str, *args: str, jvm: tuple[str, ...] = ()) -> list[str]:
-    """`java ... main args` with Kafka `version`'s jars on the classpath."""
-    return [
-        "java", HEAP, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
-        f"-Dlog4j2.configurationFile={LOG4J2}", f"-Dlog4j.configuration=file:{LOG4J1}",
-        *jvm, "-cp", f"{kafka_jars(version)}/*", main, *args,
-    ]  # fmt: skip
-
-
-@dataclass
-class Listener:
-    """An extra client listener: its name, security protocol and listener-scoped properties."""
-
-    name: str
-    protocol: str
-    properties: dict[str, str] = field(default_factory=dict)
-    """`listener.name.<name>.` is prefixed to each key."""
-
-
-@dataclass
-class KafkaNode:
-    """One combined broker+controller KRaft node."""
-
-    node_id: int
-    version: str
-    directory: Path
-    broker_port: int = field(default_factory=free_port)
-    controller_port: int = field(default_factory=free_port)
-    extra_ports: dict[str, int] = field(default_factory=dict)
-    process: subprocess.Popen[bytes] | None = None
-    jvm: tuple[str, ...] = ()
-
-    @property
-    def bootstrap(self) -> str:
-        """`127.0.0.1:port` of the PLAINTEXT listener."""
-        return f"127.0.0.1:{self.broker_port}"
-
-    @property
-    def properties_path(self) -> Path:
-        """This node's server.properties."""
-        return self.directory / "server.properties"
-
-    @property
-    def log_path(self) -> Path:
-        """What the JVM printed."""
-        return self.directory / "kafka.log"
-
-    @property
-    def running(self) -> bool:
-        """Whether the JVM is alive (it may be SIGSTOPped)."""
-        return self.process is not None and self.process.poll() is None
-
-    def start(self) -> KafkaNode:
-        """Start the JVM (storage must be formatted); returns without waiting for readiness."""
-        if self.running:
-            return self
-        log = self.log_path.open("ab")
-        try:
-            self.process = subprocess.Popen(
-                java_command(
-                    self.version, "kafka.Kafka", str(self.properties_path), jvm=self.jvm
-                ),
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )  # fmt: skip
-        finally:
-            log.close()
-        return self
-
-    def signal(self, signum: int) -> None:
-        """Send `signum` to the JVM if it runs (SIGSTOP hangs it, SIGCONT resumes it)."""
-        if self.process is not None and self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, signum)
-
-    def stop(self, timeout: float = 20.0) -> None:
-        """A controlled shutdown (SIGTERM), SIGKILL when it takes longer than `timeout`."""
-        if self.process is not None:
-            self.signal(signal.SIGCONT)
-            stop_process(self.process, timeout)
-            self.process = None
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash would."""
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(10)
-            self.process = None
-
-    def log_tail(self, chars: int = 3000) -> str:
-        """The end of the node's log, for error messages."""
-        if not self.log_path.exists():
-            return ""
-        return self.log_path.read_text(errors="replace")[-chars:]
 
 
 @dataclass
@@ -346,7 +216,10 @@ def _cluster_id() -> str:
     """A random cluster id as StorageTool expects it (a base64url UUID without padding)."""
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:  # one that starts with "-" would read as an option of StorageTool's -t
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def _in_own_loop(make: Callable[[], Coroutine[Any, Any, T]]) -> T:

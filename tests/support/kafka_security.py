@@ -19,7 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.kafka_cluster import KafkaCluster, Listener
+from tests.support.kafka_cluster import KafkaCluster
+from tests.support.kafka_node import Listener
 from tests.support.tls_certs import Authority, Issued
 
 MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")

@@ -1,87 +1,32 @@
 """A real Kafka Streams app (tests/support/streams, built with Maven per Kafka version) for the jmx
 collector's end-to-end tests.
 
-`streams_classpath(version)` builds the app once per version into `.cache/streams-<version>/`
-(skipped when the jar is there); `StreamsApp` starts it with remote JMX on a free 127.0.0.1
-port (the flags of examples/streams-sidecar.yaml), waits until JMX answers, drives it through
-its stdin (`close`) and signals (SIGKILL, SIGSTOP/SIGCONT), and always stops and reaps it.
+`StreamsApp` starts it (classpath and JMX flags from tests/support/streams_jvm.py) with remote
+JMX on a free 127.0.0.1 port, waits until JMX answers, drives it through its stdin (`close`) and
+signals (SIGKILL, SIGSTOP/SIGCONT), and always stops and reaps it.
 
-`python -m tests.support.streams_app [VERSION ...]` records what each version exposes over JMX, healthy
-and after each kind of death (the facts in README's jmx section).
+`python -m tests.support.streams_inventory [VERSION ...]` records what each version exposes over
+JMX, healthy and after each kind of death (the facts in README's jmx section).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import fcntl
-import json
 import os
 import queue
-import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
 from exporter.cli.demo.broker import free_port
 from exporter.cli.demo.processes import stop_process
-from exporter.collectors.jmx.config import service_url_for
-from exporter.collectors.jmx.query import Endpoint, JmxError, Query, Reading, run_queries
-
-ROOT = Path(__file__).resolve().parents[2]
-POM = ROOT / "tests" / "support" / "streams" / "pom.xml"
-CACHE = ROOT / ".cache"
-MAIN_CLASS = "khe.streams.StreamsApp"
-HEAP = "-Xmx256m"
-
-
-def jmx_flags(port: int) -> list[str]:
-    """Remote JMX on 127.0.0.1:`port`, one port for the registry and the server, no auth: the
-    flags of examples/streams-sidecar.yaml and README's sidecar snippet."""
-    return [
-        f"-Dcom.sun.management.jmxremote.port={port}",
-        f"-Dcom.sun.management.jmxremote.rmi.port={port}",
-        "-Dcom.sun.management.jmxremote.host=127.0.0.1",
-        "-Djava.rmi.server.hostname=127.0.0.1",
-        "-Dcom.sun.management.jmxremote.authenticate=false",
-        "-Dcom.sun.management.jmxremote.ssl=false",
-        "-Dcom.sun.management.jmxremote.local.only=false",
-    ]
-
-
-def streams_classpath(version: str) -> str:
-    """The app's classpath for Kafka `version`, building it with Maven on first use."""
-    base = CACHE / f"streams-{version}"
-    jar = base / "target" / "streams-app.jar"
-    libs = base / "libs"
-    CACHE.mkdir(exist_ok=True)
-    with (CACHE / f"streams-{version}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel sessions build once
-        if not jar.exists() or not any(libs.glob(f"kafka-streams-{version}.jar")):
-            mvn = shutil.which("mvn")
-            assert mvn, "mvn is needed to build tests/support/streams (the real Kafka Streams app)"
-            done = subprocess.run(
-                [mvn, "-q", "-B", "-f", str(POM), f"-Dkafka.version={version}",
-                 "package", "dependency:copy-dependencies"],
-                capture_output=True, text=True, timeout=900,
-            )  # fmt: skip
-            assert done.returncode == 0 and jar.exists(), (
-                f"mvn could not build the Streams app for Kafka {version}:"
-                f" {done.stdout[-3000:]}{done.stderr[-3000:]}"
-            )
-    return f"{jar}:{libs}/*"
-
-
-def query_jmx(port: int, queries: Sequence[Query], timeout: float = 10.0) -> list[Reading]:
-    """One batched read with the exporter's own query code; raises JmxError."""
-    endpoint = Endpoint(service_url_for("127.0.0.1", port))
-    return asyncio.run(run_queries(endpoint, queries, timeout))
+from exporter.collectors.jmx.query import JmxError, Query
+from tests.support.streams_jvm import HEAP, MAIN_CLASS, jmx_flags, query_jmx, streams_classpath
 
 
 class StreamsApp:
@@ -258,95 +203,3 @@ class StreamsApp:
         """The end of what the JVM printed."""
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return f"log {self.log_path}: ...{text[-chars:]}"
-
-
-# --- Recording what a version exposes (python -m tests.support.streams_app [VERSION ...]) -------------
-
-INVENTORY: tuple[Query, ...] = (
-    Query("kafka.streams:type=kafka-metrics-count", "count"),
-    *(
-        Query("kafka.streams:type=stream-metrics,*", attribute)
-        for attribute in (
-            "state",
-            "client-state",
-            "alive-stream-threads",
-            "failed-stream-threads",
-            "version",
-            "application-id",
-        )
-    ),
-    Query("kafka.streams:type=stream-thread-metrics,*", "thread-state"),
-    Query("kafka.streams:type=stream-thread-metrics,*", "poll-total"),
-    Query("kafka.consumer:type=consumer-metrics,*", "connection-count"),
-)
-
-
-def inventory(port: int) -> list[dict[str, object]] | str:
-    """Every Streams attribute of INVENTORY the JVM answers, or the error text."""
-    try:
-        readings = query_jmx(port, INVENTORY, 10.0)
-    except JmxError as exc:
-        return f"JMX error: {exc}"
-    return [
-        {"bean": r.object_name, "attr": r.attribute, "type": r.type, "value": r.value}
-        for r in readings
-    ]
-
-
-def _record(version: str) -> None:
-    from tests.support.kafka_cluster import KafkaCluster
-    from tests.support.kafka_helpers import create_topics, unique
-
-    def show(what: str, port: int) -> None:
-        print(f"--- {version}: {what}", flush=True)
-        found = inventory(port)
-        print(json.dumps(found, indent=1) if isinstance(found, list) else found, flush=True)
-
-    def produce(bootstrap: str, topic: str, value: str) -> None:
-        from aiokafka import AIOKafkaProducer
-
-        async def send() -> None:
-            producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-            await producer.start()
-            try:
-                await producer.send_and_wait(topic, value.encode(), key=b"k")
-            finally:
-                await producer.stop()
-
-        asyncio.run(send())
-
-    def watch(app: StreamsApp, what: str, seconds: float) -> None:
-        """Poll the inventory a few times after a death, to see the transient states."""
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            show(what, app.port)
-            time.sleep(0.5)
-
-    with KafkaCluster(version=version) as cluster, tempfile.TemporaryDirectory() as tmp:
-        topics = (unique("in"), unique("out"))
-        asyncio.run(create_topics(cluster.bootstrap, {topics[0]: 2, topics[1]: 2}))
-        work = Path(tmp)
-        for handler in ("default", "REPLACE_THREAD"):
-            app_id = unique(f"record-{handler.lower()}")
-            with StreamsApp(version, cluster.bootstrap, app_id, topics, work, handler=handler,
-                            threads=2) as app:  # fmt: skip
-                app.wait_state("RUNNING")
-                show(f"{handler}: RUNNING", app.port)
-                produce(cluster.bootstrap, topics[0], f"poison-{handler}")
-                watch(app, f"{handler}: after poison", 8)
-                if handler == "default":
-                    continue
-                app.close_streams()
-                show("close(): after close", app.port)
-        with StreamsApp(version, cluster.bootstrap, unique("record-stop"), topics, work) as app:
-            app.wait_state("RUNNING")
-            app.pause()
-            show("SIGSTOP", app.port)
-            app.resume()
-            app.kill()
-            show("SIGKILL", app.port)
-
-
-if __name__ == "__main__":
-    for wanted in sys.argv[1:] or ["4.4.0", "3.9.2"]:
-        _record(wanted)

@@ -6,13 +6,17 @@ import struct
 
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
-from exporter.collectors.kafka.evaluation import evaluate
-from exporter.collectors.kafka.history import History
+from exporter.collectors.kafka.evaluate.evaluation import evaluate
+from exporter.collectors.kafka.evaluate.lag_time import (
+    WatermarkLine,
+    produce_rate,
+    record_lag_seconds,
+)
+from exporter.collectors.kafka.history.history import History
+from exporter.collectors.kafka.history.watermarks import Point, WatermarkTable
 from exporter.collectors.kafka.lag_status_config import TimeLagConfig
-from exporter.collectors.kafka.lag_time import WatermarkLine, produce_rate, record_lag_seconds
-from exporter.collectors.kafka.record_times import first_timestamp
+from exporter.collectors.kafka.read.record_times import first_timestamp
 from exporter.collectors.kafka.state import ClusterState, GroupInfo, PartitionInfo
-from exporter.collectors.kafka.watermarks import Point, WatermarkTable
 
 
 def estimate_lag_seconds(

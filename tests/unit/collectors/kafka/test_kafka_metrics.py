@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from exporter.collectors.kafka.metrics import to_metrics
+from exporter.collectors.kafka.metrics.cluster_metrics import to_metrics
 from exporter.collectors.kafka.state import Broker, ClusterState, GroupInfo, PartitionInfo
 from exporter.schema.types import NameFilter
 

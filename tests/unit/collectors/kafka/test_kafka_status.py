@@ -5,19 +5,20 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from exporter.collectors.kafka.commit_windows import CommitWindows, Observation
-from exporter.collectors.kafka.evaluation import Evaluation, evaluate
-from exporter.collectors.kafka.evaluation_metrics import to_metrics
-from exporter.collectors.kafka.history import History
+from exporter.collectors.kafka.evaluate.consumer_status import ConsumerStatus as Status
+from exporter.collectors.kafka.evaluate.consumer_status import group_status, window_status
+from exporter.collectors.kafka.evaluate.evaluation import Evaluation, evaluate
+from exporter.collectors.kafka.history.commit_windows import CommitWindows, Observation
+from exporter.collectors.kafka.history.history import History
 from exporter.collectors.kafka.lag_status_config import TimeLagConfig
+from exporter.collectors.kafka.metrics.evaluation_metrics import to_metrics
 from exporter.collectors.kafka.state import ClusterState, GroupInfo, PartitionInfo
-from exporter.collectors.kafka.status import Status, group_status, window_status
 
 
 def partition_status(
     window: Sequence[Observation], size: int, members: int | None, now: float
 ) -> Status:
-    """The rules as stated (see exporter/collectors/kafka/status.py) over a window of
+    """The rules as stated (see exporter/collectors/kafka/evaluate/consumer_status.py) over a window of
     observations, oldest first, of at most `size`: the reference `window_status` must equal."""
     if len(window) < size or not window:
         return Status.OK
