@@ -16,25 +16,12 @@ import json
 import os
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from typing import Any
 
+from exporter.cli.probe_result import ProbeResult
 from exporter.schema.durations import parse_duration
 
 DEFAULT_URL = "http://127.0.0.1:9876/health"
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    """The verdict and the lines explaining it."""
-
-    healthy: bool
-    lines: tuple[str, ...]
-
-    @property
-    def exit_code(self) -> int:
-        """0 when healthy, 1 otherwise."""
-        return 0 if self.healthy else 1
 
 
 def probe_url(url: str, timeout: float) -> ProbeResult:

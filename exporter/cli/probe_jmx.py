@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from exporter.cli.probe import ProbeResult
+from exporter.cli.probe_result import ProbeResult
 from exporter.collectors.jmx.config import service_url_for
 from exporter.collectors.jmx.query import Endpoint, JmxError, run_queries
 from exporter.collectors.jmx.streams_beans import STREAMS_QUERIES, interpret
+from exporter.collectors.jmx.verdict import streams_health
 from exporter.schema.addresses import split_host_port
 
 
@@ -38,6 +39,6 @@ async def probe_jmx(
                 " (the client was closed, or has not started yet)",
             ),
         )
-    health = reading.health()
+    health = streams_health(reading)
     verdict = "healthy" if health.healthy else "unhealthy"
     return ProbeResult(health.healthy, (f"{verdict}: JMX {url}: {health.reason}",))

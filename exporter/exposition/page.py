@@ -14,13 +14,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from exporter import __version__
+from exporter.exposition.body import ChunksBody
 from exporter.exposition.gzip_prefix import GzipPrefix
 from exporter.exposition.heap import heap_trimmer
 from exporter.exposition.process_metrics import ProcessMetrics
 from exporter.exposition.render import RenderedFamily, family_chunks, join_families, render_families
 from exporter.exposition.self_metrics import DaemonCounters, self_metric_families
 from exporter.exposition.store import CollectorStatus, Snapshot, SnapshotStore
-from exporter.web.body import ChunksBody
 
 TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"

@@ -19,6 +19,7 @@ from exporter.collectors.jmx import JmxCollector
 from exporter.collectors.jmx.config import JmxConfig
 from exporter.collectors.jmx.query import Endpoint, JmxError, build_command
 from exporter.collectors.jmx.streams_beans import STREAMS_QUERIES
+from exporter.collectors.jmx.verdict import streams_alive, streams_health
 from exporter.config.loader import parse_config
 from tests.support.jmx_app import FakeStreamsJvm, jmx_classes, jmxquery_processes, start_jvm
 
@@ -52,11 +53,11 @@ async def test_kip444_clients_alive_dead_alive(
     assert [(c.client_id, c.state, c.alive_threads) for c in running.clients] == [
         ("orders-app-7f1c2d3e", state_when_alive, 2)
     ]
-    assert running.alive and collector.health(running).healthy
+    assert streams_alive(running) and collector.health(running).healthy
 
     jvm.send("dead")
     dead = await collector.fetch()
-    assert not dead.alive
+    assert not streams_alive(dead)
     health = collector.health(dead)
     assert not health.healthy
     if mode == "removed":
@@ -70,7 +71,7 @@ async def test_kip444_clients_alive_dead_alive(
 
     jvm.send("alive")
     again = await collector.fetch()
-    assert again.alive and collector.health(again).healthy
+    assert streams_alive(again) and collector.health(again).healthy
 
 
 async def test_old_client_without_stream_metrics_uses_the_count(start_jvm: StartJvm) -> None:
@@ -78,10 +79,10 @@ async def test_old_client_without_stream_metrics_uses_the_count(start_jvm: Start
     collector = _collector(jvm.port)
     running = await collector.fetch()
     # The embedded consumer's and producer's kafka-metrics-count beans do not leak in.
-    assert (running.count, running.clients, running.alive) == (57.0, (), True)
+    assert (running.count, running.clients, streams_alive(running)) == (57.0, (), True)
     jvm.send("dead")
     dead = await collector.fetch()
-    assert (dead.count, dead.alive, collector.health(dead).healthy) == (1.0, False, False)
+    assert (dead.count, streams_alive(dead), collector.health(dead).healthy) == (1.0, False, False)
 
 
 async def test_extra_beans_in_the_same_call(start_jvm: StartJvm) -> None:
@@ -108,7 +109,7 @@ async def test_extra_beans_in_the_same_call(start_jvm: StartJvm) -> None:
 async def test_password_auth(start_jvm: StartJvm) -> None:
     jvm = start_jvm("string", credentials=("monitor", "s3cret-pw"))
     good = _collector(jvm.port, ", username: monitor, password: s3cret-pw")
-    assert (await good.fetch()).alive
+    assert streams_alive(await good.fetch())
     for extra in (", username: monitor, password: wrong", ""):
         with pytest.raises(JmxError) as info:
             await _collector(jvm.port, extra).fetch()
@@ -145,7 +146,7 @@ async def test_hung_jvm_is_killed_at_the_timeout_and_never_leaked(start_jvm: Sta
         assert jmxquery_processes(jvm.port) == []
     finally:
         jvm.resume()
-    assert (await collector.fetch()).alive
+    assert streams_alive(await collector.fetch())
 
 
 def test_orphaned_query_jvm_gives_up_by_itself(start_jvm: StartJvm) -> None:
@@ -163,7 +164,7 @@ def test_orphaned_query_jvm_gives_up_by_itself(start_jvm: StartJvm) -> None:
 async def test_restarted_jvm_gets_the_grace_again(start_jvm: StartJvm) -> None:
     first = start_jvm("removed")
     collector = _collector(first.port)
-    assert (await collector.fetch()).alive
+    assert streams_alive(await collector.fetch())
     first.send("dead")
     gone = await collector.fetch()
     assert collector.health(gone).reason.endswith("MBeans are gone (client closed)")
@@ -172,7 +173,7 @@ async def test_restarted_jvm_gets_the_grace_again(start_jvm: StartJvm) -> None:
     first.kill()
     second = start_jvm("removed", port=first.port, late=True)
     starting = await collector.fetch()
-    assert not starting.present and not starting.alive
+    assert not starting.present and not streams_alive(starting)
     assert collector.health(starting) == Health(
         True, "JMX answers; no Kafka Streams MBeans yet (starting)"
     )
@@ -180,6 +181,9 @@ async def test_restarted_jvm_gets_the_grace_again(start_jvm: StartJvm) -> None:
         update={"unreachable_grace": 0.001}
     )
     late = await JmxCollector(impatient).fetch()
-    assert "no Kafka Streams MBeans" in late.health().reason and not late.health().healthy
+    assert (
+        "no Kafka Streams MBeans" in streams_health(late).reason
+        and not streams_health(late).healthy
+    )
     second.send("alive")
-    assert (await collector.fetch()).alive
+    assert streams_alive(await collector.fetch())

@@ -17,6 +17,7 @@ from exporter.collectors.jmx.metrics import CATALOGUE, to_metrics
 from exporter.collectors.jmx.query import Endpoint, JmxError, Query, run_queries
 from exporter.collectors.jmx.state import StreamsReading
 from exporter.collectors.jmx.streams_beans import STREAMS_QUERIES, interpret, jvm_start_of
+from exporter.collectors.jmx.verdict import streams_health
 from exporter.schema.durations import format_duration
 
 
@@ -67,7 +68,7 @@ class JmxCollector(Collector[JmxConfig, StreamsReading]):
 
     def health(self, fetched: StreamsReading) -> Health:
         """Unhealthy when JMX answers and the app is not alive (or its beans are gone)."""
-        return fetched.health()
+        return streams_health(fetched)
 
     def health_when_failing(self, failing_for: float, stale: bool, error: str) -> Health:
         """JMX not answering is unhealthy only after `unreachable_grace` (a JVM may be starting)."""

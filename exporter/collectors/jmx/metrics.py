@@ -12,6 +12,7 @@ from prometheus_client.core import Metric
 from exporter.collectors.families import FamilyBuilder, MetricSpec, build_families
 from exporter.collectors.jmx.config import BeanGauge
 from exporter.collectors.jmx.state import STATES, UNKNOWN, StreamsReading
+from exporter.collectors.jmx.verdict import streams_alive
 
 METRICS_COUNT = MetricSpec(
     "kafka_streams_kafka_metrics_count_count",
@@ -65,7 +66,7 @@ def to_metrics(
 
     if reading.count is not None:
         count.add([target], reading.count)
-    alive.add([target], 1.0 if reading.alive else 0.0)
+    alive.add([target], 1.0 if streams_alive(reading) else 0.0)
     for client in reading.clients:
         state.add_state((target, client.client_id), (*STATES, UNKNOWN), client.state or UNKNOWN)
         if client.alive_threads is not None:

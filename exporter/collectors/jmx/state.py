@@ -1,15 +1,10 @@
-"""What one JMX refresh read about a Kafka Streams app: plain data, no client objects.
-
-`StreamsReading.alive` and `health()` are the verdict's (`verdict`), kept on the reading so the
-collector and the metrics ask the reading itself.
-"""
+"""What one JMX refresh read about a Kafka Streams app: plain data, no client objects. What it
+means (alive, healthy) is `verdict`'s to say."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-from exporter.collectors.base import Health
 
 STATES = (
     "CREATED",
@@ -56,19 +51,6 @@ class StreamsReading:
     def present(self) -> bool:
         """Any Kafka Streams bean answered."""
         return self.count is not None or bool(self.clients)
-
-    @property
-    def alive(self) -> bool:
-        """The `kafka_streams_alive` verdict (`verdict.streams_alive`)."""
-        from exporter.collectors.jmx.verdict import streams_alive  # verdict imports this module
-
-        return streams_alive(self)
-
-    def health(self) -> Health:
-        """The /health verdict (`verdict.streams_health`)."""
-        from exporter.collectors.jmx.verdict import streams_health  # verdict imports this module
-
-        return streams_health(self)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from exporter.collectors.jmx.state import ClientState
 from exporter.collectors.jmx.state import JvmStart as JvmRuntime
 from exporter.collectors.jmx.streams_beans import interpret
 from exporter.collectors.jmx.streams_beans import jvm_start_of as runtime_of
+from exporter.collectors.jmx.verdict import streams_alive, streams_health
 from tests.support.jmx_inputs import CLIENT, COUNT, jmx_reading, parse_jmx_config
 
 
@@ -33,7 +34,7 @@ def test_interpret_4x_string_state_and_numeric_client_state() -> None:
             jmx_reading("kafka.consumer:type=kafka-metrics-count", "count", 250.0),
         ]
     )
-    assert reading.count == 57.0 and reading.alive
+    assert reading.count == 57.0 and streams_alive(reading)
     assert reading.clients == (ClientState("app-1", "RUNNING", 2, 0.0),)
     # Only the numeric client-state readable: its ordinal names the state.
     only_numeric = interpret(
@@ -42,7 +43,7 @@ def test_interpret_4x_string_state_and_numeric_client_state() -> None:
             jmx_reading(CLIENT + ",process-id=p", "client-state", 6),
         ]
     )
-    assert only_numeric.clients[0].state == "ERROR" and not only_numeric.alive
+    assert only_numeric.clients[0].state == "ERROR" and not streams_alive(only_numeric)
 
 
 def test_interpret_null_enum_state_is_unknown_not_dead() -> None:
@@ -53,7 +54,7 @@ def test_interpret_null_enum_state_is_unknown_not_dead() -> None:
             jmx_reading(CLIENT, "alive-stream-threads", 1),
         ]
     )
-    assert alive.clients[0].state is None and alive.alive and alive.health().healthy
+    assert alive.clients[0].state is None and streams_alive(alive) and streams_health(alive).healthy
     dead = interpret(
         [
             jmx_reading(COUNT, "count", 1.0),
@@ -61,27 +62,31 @@ def test_interpret_null_enum_state_is_unknown_not_dead() -> None:
             jmx_reading(CLIENT, "alive-stream-threads", 0),
         ]
     )
-    assert not dead.alive
-    assert dead.health() == Health(
+    assert not streams_alive(dead)
+    assert streams_health(dead) == Health(
         False, "Kafka Streams not alive: client app-1: state unknown, 0 alive stream thread(s)"
     )
     # Nothing but a null state: fall back to the count; a null state alone is never death.
-    assert interpret([jmx_reading(COUNT, "count", 40.0), jmx_reading(CLIENT, "state", None)]).alive
-    assert not interpret(
-        [jmx_reading(COUNT, "count", 1.0), jmx_reading(CLIENT, "state", None)]
-    ).alive
-    assert interpret([jmx_reading(CLIENT, "state", None)]).alive
+    assert streams_alive(
+        interpret([jmx_reading(COUNT, "count", 40.0), jmx_reading(CLIENT, "state", None)])
+    )
+    assert not streams_alive(
+        interpret([jmx_reading(COUNT, "count", 1.0), jmx_reading(CLIENT, "state", None)])
+    )
+    assert streams_alive(interpret([jmx_reading(CLIENT, "state", None)]))
 
 
 def test_interpret_old_client_uses_the_count() -> None:
     thread_bean = "kafka.streams:type=stream-metrics,client-id=app-1-StreamThread-1"
     running = interpret([jmx_reading(COUNT, "count", 57.0)])
-    assert running.alive and running.clients == () and running.health().healthy
+    assert streams_alive(running) and running.clients == () and streams_health(running).healthy
     dead = interpret([jmx_reading(COUNT, "count", 1.0)])
-    assert not dead.alive and "kafka-metrics-count 1" in dead.health().reason
-    assert interpret(
-        [jmx_reading(COUNT, "count", 57.0), jmx_reading(thread_bean, "commit-latency-avg", 3.5)]
-    ).alive
+    assert not streams_alive(dead) and "kafka-metrics-count 1" in streams_health(dead).reason
+    assert streams_alive(
+        interpret(
+            [jmx_reading(COUNT, "count", 57.0), jmx_reading(thread_bean, "commit-latency-avg", 3.5)]
+        )
+    )
 
 
 def test_one_dead_client_of_two_is_not_alive() -> None:
@@ -93,28 +98,28 @@ def test_one_dead_client_of_two_is_not_alive() -> None:
             jmx_reading(other, "state", "ERROR"),
         ]
     )
-    assert not reading.alive
-    assert "client app-2: state ERROR" in reading.health().reason
+    assert not streams_alive(reading)
+    assert "client app-2: state ERROR" in streams_health(reading).reason
 
 
 def test_a_created_client_is_starting_only_within_the_grace() -> None:
     readings = [jmx_reading(COUNT, "count", 30.0), jmx_reading(CLIENT, "state", "CREATED")]
     young = interpret(readings, since_start=5, grace=60)
-    assert not young.alive
-    assert young.health() == Health(True, "starting: client app-1: state CREATED")
-    assert not interpret(readings, since_start=60, grace=60).health().healthy
+    assert not streams_alive(young)
+    assert streams_health(young) == Health(True, "starting: client app-1: state CREATED")
+    assert not streams_health(interpret(readings, since_start=60, grace=60)).healthy
     other = "kafka.streams:type=stream-metrics,client-id=app-2"
     errored = interpret([*readings, jmx_reading(other, "state", "ERROR")], since_start=5, grace=60)
-    assert not errored.health().healthy
+    assert not streams_health(errored).healthy
 
 
 def test_beans_gone_is_dead_after_seen_or_past_grace() -> None:
-    assert interpret([], seen_before=True, since_start=1, grace=60).health() == Health(
+    assert streams_health(interpret([], seen_before=True, since_start=1, grace=60)) == Health(
         False, "JMX answers but the Kafka Streams MBeans are gone (client closed)"
     )
     starting = interpret([], since_start=10, grace=60)
-    assert not starting.alive and starting.health().healthy
-    late = interpret([], since_start=61, grace=60).health()
+    assert not streams_alive(starting) and streams_health(starting).healthy
+    late = streams_health(interpret([], since_start=61, grace=60))
     assert not late.healthy and "no Kafka Streams MBeans 61s after the JVM started" in late.reason
 
 
