@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from exporter.cli.demo.broker import free_port
-from exporter.cli.demo.processes import stop_process
+from exporter.cli.demo.processes import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 

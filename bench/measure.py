@@ -20,8 +20,7 @@ from bench.procstat import RssSampler, cpu_seconds
 from bench.scrape import Scrape, scrape_for
 from bench.stats import summary
 from bench.workload import Workload
-from exporter.cli.demo.broker import free_port
-from exporter.cli.demo.processes import stop_process
+from exporter.cli.demo.processes import free_port, stop_process
 
 SCRAPE_MODES = ((1, False), (1, True), (10, False), (10, True))
 SCRAPER_PAUSE = 0.05

@@ -19,8 +19,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from exporter.cli.demo.broker import free_port
-from exporter.cli.demo.processes import stop_process
+from exporter.cli.demo.processes import free_port, stop_process
 from exporter.config.loader import load_config
 from tests.support.chart_render import CHART, KUBE_VERSION, ROOT, load_values, of_kind, render
 from tests.support.exporter_process import wait_for

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from exporter.cli.demo.broker import free_port
+from exporter.cli.demo.processes import free_port
 from tests.support.exporter_process import ROOT, ExporterProcess, value, wait_for
 from tests.support.jmx_app import FakeStreamsJvm, jmx_classes, start_jvm
 

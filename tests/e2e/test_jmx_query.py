@@ -118,7 +118,7 @@ async def test_password_auth(start_jvm: StartJvm) -> None:
 
 
 async def test_refused_connection_is_an_error_not_dead_beans() -> None:
-    from exporter.cli.demo.broker import free_port
+    from exporter.cli.demo.processes import free_port
 
     port = free_port()
     with pytest.raises(JmxError, match=r"connection-error.*Connection refused"):

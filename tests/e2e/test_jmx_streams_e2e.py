@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
-from exporter.cli.demo.broker import free_port
+from exporter.cli.demo.processes import free_port
 from tests.support.exporter_process import ROOT, value, wait_for
 from tests.support.kafka_cluster import KafkaCluster
 from tests.support.kafka_helpers import unique

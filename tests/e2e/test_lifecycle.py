@@ -14,7 +14,7 @@ from pathlib import Path
 
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 
-from exporter.cli.demo.broker import free_port
+from exporter.cli.demo.processes import free_port
 from tests.support.exporter_process import (
     ROOT,
     ExporterProcess,

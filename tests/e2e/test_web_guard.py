@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from exporter.cli.demo.broker import free_port
+from exporter.cli.demo.processes import free_port
 from exporter.exposition.self_metrics import DaemonCounters
 from exporter.web.auth import WebGuard, parse_basic
 from exporter.web.config import WebSettings, parse_web_config

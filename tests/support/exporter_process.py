@@ -15,8 +15,7 @@ from typing import Any, TypeVar
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.cli.demo.broker import free_port
-from exporter.cli.demo.processes import stop_process
+from exporter.cli.demo.processes import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")

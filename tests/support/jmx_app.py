@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from exporter.cli.demo.broker import free_port
+from exporter.cli.demo.processes import free_port
 
 JAVA_SOURCE = Path(__file__).resolve().parent / "java" / "FakeStreamsApp.java"
 MODES = ("string", "enum", "removed", "old")

@@ -28,7 +28,8 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
-from exporter.cli.demo.broker import TansuBroker, free_port
+from exporter.cli.demo.broker import TansuBroker
+from exporter.cli.demo.processes import free_port
 from tests.support.kafka_jars import KAFKA_4, KafkaUnavailable, java_command
 from tests.support.kafka_node import KafkaNode, Listener
 

@@ -15,8 +15,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from exporter.cli.demo.broker import free_port
-from exporter.cli.demo.processes import stop_process
+from exporter.cli.demo.processes import free_port, stop_process
 from tests.support.kafka_jars import java_command
 
 

@@ -13,8 +13,7 @@ from typing import Any
 
 import yaml
 
-from exporter.cli.demo.broker import free_port
-from exporter.cli.demo.processes import stop_process
+from exporter.cli.demo.processes import free_port, stop_process
 
 
 class PrometheusServer:

@@ -23,8 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from exporter.cli.demo.broker import free_port
-from exporter.cli.demo.processes import stop_process
+from exporter.cli.demo.processes import free_port, stop_process
 from exporter.collectors.jmx.query import JmxError, Query
 from tests.support.streams_jvm import HEAP, MAIN_CLASS, jmx_flags, query_jmx, streams_classpath
 

@@ -166,7 +166,7 @@ async def test_chunks_body_streams_the_exact_page() -> None:
     import aiohttp
     from aiohttp import web
 
-    from exporter.cli.demo.broker import free_port
+    from exporter.cli.demo.processes import free_port
     from exporter.exposition.body import SLICE, ChunksBody
 
     chunks = [b"a" * (SLICE * 3 + 17), b"", b"tail 1\n", bytes(range(256)) * 5000]
