@@ -71,8 +71,9 @@ class _Fragments(dict[str, str]):
 
 Fragments = dict[str, _Fragments]
 """Label name -> fragment cache, shared by the families of one rendering."""
-Blocks = dict[str, dict[tuple[str, ...], str]]
-"""Block template -> (row -> label block), shared by the families of one rendering."""
+Blocks = dict[tuple[str, tuple[str, ...]], dict[tuple[str, ...], str]]
+"""(block template, row label names) -> (row -> label block), shared by the families of one
+rendering (the names are part of the key: `{0}` alone would mix `cluster` and `collector`)."""
 
 
 def _escape_help(text: str) -> str:
@@ -136,7 +137,7 @@ def _family_lines(family: Family, fragments: Fragments, blocks: Blocks) -> bytes
     Each row's label block is built once per rendering and shared by the families with the same
     labels (lag, committed offset and lag in seconds of one group-partition)."""
     template, caches = _block_template(family, fragments)
-    known = blocks.setdefault(template, {})
+    known = blocks.setdefault((template, family.label_names[: len(family.spec.labels)]), {})
     block = template.format
     prefix = family.sample_name
     rows, values = family.rows, family.values
