@@ -121,3 +121,21 @@ def test_thresholds_are_values(tmp_path: Path) -> None:
     )
     assert done.returncode != 0
     assert "KafkaConsumerGroupLagHigh" in done.stdout + done.stderr
+
+
+def test_lag_seconds_alert_keeps_firing_across_an_exporter_restart(tmp_path: Path) -> None:
+    rule = alerts()["KafkaConsumerGroupLagSecondsHigh"]
+    assert rule["keep_firing_for"] == "5m"
+    # The unit test of the restart gap depends on it: without keep_firing_for the alert
+    # resolves while the series are stale and is pending again after the restart.
+    done = run_unit_tests(
+        tmp_path, {"prometheusRule": {"alerts": {"consumerLagSeconds": {"keepFiringFor": ""}}}}
+    )
+    assert done.returncode != 0
+    assert "KafkaConsumerGroupLagSecondsHigh" in done.stdout + done.stderr
+    assert (
+        "keep_firing_for"
+        not in alerts(
+            {"prometheusRule": {"alerts": {"consumerLagSeconds": {"keepFiringFor": ""}}}}
+        )["KafkaConsumerGroupLagSecondsHigh"]
+    )

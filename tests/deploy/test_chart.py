@@ -124,7 +124,8 @@ def check_crd_object(doc: Doc) -> None:
             for rule in group["rules"]:
                 assert rule["expr"].strip()
                 assert ("alert" in rule) != ("record" in rule), rule
-                assert set(rule) <= {"alert", "record", "expr", "for", "labels", "annotations"}
+                allowed = {"alert", "record", "expr", "for", "labels", "annotations"}
+                assert set(rule) <= allowed | {"keep_firing_for"}  # operator >= 0.66
 
 
 def test_defaults_render_only_the_core_objects() -> None:

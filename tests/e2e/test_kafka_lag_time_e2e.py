@@ -1,4 +1,4 @@
-"""Lag in seconds end to end on real Kafka 4.x: a paced producer, a slower consumer, both methods.
+"""Lag in seconds end to end on real Kafka 4.x: a paced producer, a slower consumer, each method.
 
 The truth is computed from the timestamps of the records the test produced: at a refresh that
 saw committed offset `c`, the lag is the refresh time minus the timestamp of record `c`.
@@ -41,7 +41,7 @@ def _config(bootstrap: str, topic: str, group: str) -> str:
 """
     return "defaults: {interval: 500ms, timeout: 450ms}\ncollectors:" + "".join(
         entry.format(name=m, bootstrap=bootstrap, group=group, topic=topic, method=m)
-        for m in ("estimate", "timestamp")
+        for m in ("estimate", "timestamp", "auto")
     )
 
 
@@ -133,6 +133,7 @@ async def test_lag_seconds_matches_record_timestamps(broker: KafkaCluster, tmp_p
         for collector, tolerance in (
             ("estimate", ESTIMATE_TOLERANCE_S),
             ("timestamp", TIMESTAMP_TOLERANCE_S),
+            ("auto", ESTIMATE_TOLERANCE_S),  # watched from the start: interpolates
         ):
             errors = _errors(samples, collector, group, times)
             assert len(errors) >= 8, (collector, errors)

@@ -15,15 +15,21 @@ from exporter.collectors.base import Collector
 from exporter.collectors.kafka.config import KafkaConfig
 from exporter.collectors.kafka.evaluate.evaluation import Evaluation, evaluate
 from exporter.collectors.kafka.history.history import History, RecordKey, committed_positions
-from exporter.collectors.kafka.metrics import cluster_metrics, evaluation_metrics
+from exporter.collectors.kafka.metrics import (
+    cluster_metrics,
+    evaluation_metrics,
+    lag_read_metrics,
+)
 from exporter.collectors.kafka.read.reader import ClusterReader
-from exporter.collectors.kafka.read.record_times import RecordWanted, read_record_times
+from exporter.collectors.kafka.read.record_reads import RecordReads
+from exporter.collectors.kafka.read.record_times import NOTHING_PENDING, RecordWanted
 from exporter.collectors.kafka.state import ClusterState
 
 log = logging.getLogger(__name__)
 
 RECORD_TIME_BUDGET = 0.8
-"""Share of the refresh timeout after which record-timestamp reads give up (estimate instead)."""
+"""Share of the refresh timeout after which a refresh stops waiting for record reads (they go
+on in the background and the next refresh uses them; the estimate stands in meanwhile)."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,8 @@ class KafkaRefresh:
 
     state: ClusterState
     evaluation: Evaluation
+    record_requests: int = 0
+    """Fetch requests for record timestamps whose answers this refresh used."""
 
 
 class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
@@ -42,13 +50,26 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
     """
 
     config_model = KafkaConfig
-    catalogue = cluster_metrics.CATALOGUE + evaluation_metrics.CATALOGUE
+    catalogue = (
+        cluster_metrics.CATALOGUE + evaluation_metrics.CATALOGUE + lag_read_metrics.CATALOGUE
+    )
 
     def __init__(self, config: KafkaConfig) -> None:
         super().__init__(config)
         self._reader = ClusterReader(config)
         self._history = History(config.time_lag.window, config.status.window)
         self._history_lock = threading.Lock()
+        method = config.time_lag.method
+        self._reads = (
+            RecordReads(
+                config.name,
+                self._reader.send,
+                config.max_concurrency,
+                config.time_lag.reads_per_refresh,
+            )
+            if method in ("auto", "timestamp")
+            else None
+        )
 
     @property
     def history(self) -> History:
@@ -56,58 +77,70 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
         return self._history
 
     async def fetch(self) -> KafkaRefresh:
-        """One refresh through the long-lived cluster reader, then the history is updated."""
+        """One refresh through the long-lived cluster reader, then the history is updated.
+
+        With `auto` and `timestamp`, records at committed offsets are read after the cluster,
+        until `RECORD_TIME_BUDGET` of the timeout; reads still running then land next refresh.
+        """
         started, started_wall = time.monotonic(), time.time()
         state = await self._reader.read()
         observed_at = (started_wall + time.time()) / 2
-        record_times = None
-        if self.config.time_lag.method == "timestamp":
-            budget = self.config.timeout * RECORD_TIME_BUDGET - (time.monotonic() - started)
-            record_times = await self._record_times(state, budget)
+        times: dict[RecordKey, float] | None = None
+        capped: dict[RecordKey, int] = {}
+        nothing_pending: set[RecordKey] = set()
+        requests = 0
+        if self._reads is not None:
+            wanted = self._reads.plan(state, self._history, self.config.time_lag.method)
+            offsets = self._committed_of(state, wanted)
+            wait = self.config.timeout * RECORD_TIME_BUDGET - (time.monotonic() - started)
+            await self._reads.run(wanted, offsets, wait)
+            drained = self._reads.drain()
+            times, capped, requests = drained.times, drained.capped, drained.requests
+            nothing_pending = {k for k, v in times.items() if v == NOTHING_PENDING}
+            times = {k: v for k, v in times.items() if k not in nothing_pending}
         # Linear in group-partitions (tens of ms per 10,000): off the event loop, so scrapes
         # and health checks are not held up while it runs.
-        evaluation = await asyncio.to_thread(self._observe, state, observed_at, record_times)
-        return KafkaRefresh(state, evaluation)
+        evaluation = await asyncio.to_thread(
+            self._observe, state, observed_at, times, capped, nothing_pending
+        )
+        return KafkaRefresh(state, evaluation, requests)
+
+    def _committed_of(
+        self, state: ClusterState, wanted: list[RecordWanted]
+    ) -> dict[RecordWanted, int]:
+        """The committed offset each planned read stands for (it may start at the log start)."""
+        by_position = {(w.topic, w.partition, w.offset): w for w in wanted}
+        out: dict[RecordWanted, int] = {}
+        for _group, topic, number, offset, _lag in committed_positions(state):
+            part = state.topics[topic][number]
+            item = by_position.get((topic, number, max(offset, part.oldest or 0)))
+            if item is not None and item not in out:
+                out[item] = offset
+        return out
 
     def _observe(
-        self, state: ClusterState, observed_at: float, record_times: dict[RecordKey, float] | None
+        self,
+        state: ClusterState,
+        observed_at: float,
+        record_times: dict[RecordKey, float] | None,
+        capped: dict[RecordKey, int],
+        nothing_pending: set[RecordKey],
     ) -> Evaluation:
         """Update the history with one successful read and evaluate it (in a worker thread).
 
         The lock keeps a refresh that outlived its timeout from interleaving with the next one.
         """
+        unreadable = self._reads.unreadable() if self._reads is not None else set()
         with self._history_lock:
-            self._history.update(state, observed_at, record_times)
-            return evaluate(self._history, state, observed_at, self.config.time_lag)
-
-    async def _record_times(self, state: ClusterState, budget: float) -> dict[RecordKey, float]:
-        """Timestamps of the records at lagging committed offsets not known yet."""
-        wanted: dict[RecordKey, RecordWanted] = {}
-        for _group, topic, number, offset, lag in committed_positions(state):
-            key = (topic, number, offset)
-            part = state.topics[topic][number]
-            if lag == 0 or key in wanted or key in self._history.record_times or part.leader < 0:
-                continue
-            wanted[key] = RecordWanted(topic, number, max(offset, part.oldest or 0), part.leader)
-        if not wanted:
-            return {}
-        if budget <= 0:
-            log.warning("%s: no time left to read record timestamps", self.name)
-            return {}
-        try:
-            found = await asyncio.wait_for(
-                read_record_times(self._reader.send, wanted.values(), self.config.max_concurrency),
-                budget,
+            self._history.update(state, observed_at, record_times, capped)
+            return evaluate(
+                self._history,
+                state,
+                observed_at,
+                self.config.time_lag,
+                unreadable,
+                nothing_pending,
             )
-        except asyncio.TimeoutError:
-            log.warning(
-                "%s: reading %d record timestamps took over %.1fs; estimating instead",
-                self.name,
-                len(wanted),
-                budget,
-            )
-            return {}
-        return {key: found[item] for key, item in wanted.items() if item in found}
 
     def to_metrics(self, fetched: KafkaRefresh) -> Sequence[Metric]:
         """Metric families in kafka_exporter's names plus lag seconds, status and group state."""
@@ -123,8 +156,21 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
                 cfg.labels,
                 cfg.status.partition_metrics,
             ),
+            *(
+                lag_read_metrics.to_metrics(
+                    fetched.evaluation,
+                    self.name,
+                    cfg.cluster_label,
+                    cfg.labels,
+                    fetched.record_requests,
+                )
+                if self._reads is not None
+                else ()
+            ),
         ]
 
     async def close(self) -> None:
-        """Close the Kafka client."""
+        """Stop record reads still running and close the Kafka client."""
+        if self._reads is not None:
+            await self._reads.close()
         await self._reader.close()

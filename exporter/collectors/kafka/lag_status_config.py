@@ -14,9 +14,13 @@ class TimeLagConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    method: Literal["estimate", "timestamp", "off"] = "estimate"
-    """estimate: interpolate a table of past high watermarks; timestamp: read the record at the
+    method: Literal["auto", "estimate", "timestamp", "off"] = "auto"
+    """auto: interpolate the watched high watermarks where they place the committed offset, read
+    the record's timestamp where they cannot (before the history); estimate: interpolate only
+    (bounded extrapolation before the history); timestamp: read the record at every lagging
     committed offset; off: no lag-in-seconds series."""
+    reads_per_refresh: int = Field(default=1000, ge=1, le=100_000)
+    """Most records read per refresh (auto, timestamp), the oldest first; the rest next time."""
     window: Duration = 900.0
     """Span of full-resolution high-watermark history (older history is kept coarser)."""
 

@@ -6,6 +6,7 @@ numbers that travel in the fetched object to `to_metrics()`.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from exporter.collectors.kafka.evaluate.consumer_status import (
@@ -31,6 +32,13 @@ class Evaluation:
     lag_seconds: dict[GroupPartition, float] = field(default_factory=dict)
     """(group, topic, partition) -> lag in seconds; absent when it cannot be told yet."""
     statuses: dict[str, GroupStatus] = field(default_factory=dict)
+    pending: int = 0
+    """Lag-seconds values that are estimates while their record waits to be read."""
+    unreadable: int = 0
+    """Lag-seconds values that are estimates because their record may not be read (ACLs)."""
+    capped: frozenset[GroupPartition] = frozenset()
+    """Committed offsets below the log start offset (retention deleted them): the value is the
+    age of the oldest record still there."""
 
 
 def evaluate(
@@ -38,9 +46,19 @@ def evaluate(
     state: ClusterState,
     now: float,
     time_lag: TimeLagConfig,
+    unreadable: Collection[TopicPartition] = (),
+    nothing_pending: Collection[tuple[str, int, int]] = (),
 ) -> Evaluation:
-    """Lag in seconds per partition and status per group, as of `now`."""
+    """Lag in seconds per partition and status per group, as of `now`.
+
+    With `auto` and `timestamp` a known record time wins; otherwise the estimate is used and,
+    where a read is wanted (`timestamp`: always; `auto`: the committed offset is before the
+    watched history), counted as pending or unreadable. `nothing_pending` are committed offsets
+    followed only by transaction markers (0 s).
+    """
     commits, method = history.commits, time_lag.method
+    pending = denied = 0
+    capped: set[GroupPartition] = set()
     lines: dict[TopicPartition, WatermarkLine | None] = {}  # each table read once
     lag_seconds: dict[GroupPartition, float] = {}
     statuses: dict[str, GroupStatus] = {}
@@ -62,12 +80,16 @@ def evaluate(
                 continue
             topic, number = topic_partition
             seconds: float | None = None
-            if last.lag == 0:
+            key = (topic, number, last.offset)
+            if last.lag == 0 or key in nothing_pending:
                 seconds = 0.0
-            elif method == "timestamp":
-                record_time = history.record_times.get((topic, number, last.offset))
+            elif method != "estimate":
+                record_time = history.record_times.get(key)
                 if record_time is not None:
                     seconds = record_lag_seconds(record_time, now)
+                part = state.topics[topic][number]
+                if key in history.capped or (part.oldest is not None and last.offset < part.oldest):
+                    capped.add((group, topic, number))
             if seconds is None:
                 if topic_partition in lines:
                     line = lines[topic_partition]
@@ -78,8 +100,31 @@ def evaluate(
                     )
                 if line is not None:
                     seconds = line.lag_seconds(last.offset, now)
+                if method != "estimate" and _wants_read(
+                    history, topic_partition, last.offset, method
+                ):
+                    if topic_partition in unreadable:
+                        denied += 1
+                    else:
+                        pending += 1
             if seconds is not None:
                 lag_seconds[(group, topic, number)] = seconds
         if partitions:
             statuses[group] = group_status(partitions, full)
-    return Evaluation(observed_at=now, lag_seconds=lag_seconds, statuses=statuses)
+    return Evaluation(
+        observed_at=now,
+        lag_seconds=lag_seconds,
+        statuses=statuses,
+        pending=pending,
+        unreadable=denied,
+        capped=frozenset(capped),
+    )
+
+
+def _wants_read(history: History, partition: TopicPartition, committed: int, method: str) -> bool:
+    """Whether the record at `committed` is read: always with `timestamp`; with `auto` when the
+    watched history cannot place it."""
+    if method == "timestamp":
+        return True
+    table = history.watermarks.get(partition)
+    return table is None or committed < table.first_offset

@@ -2,7 +2,9 @@
 
 - `watermarks`: a `WatermarkTable` of (high watermark, observed time) points per partition.
 - `commits`: `CommitWindows`, the last N (committed offset, lag) of each group on each partition.
-- `record_times`: timestamps of the records at committed offsets (method `timestamp`).
+- `record_times`: timestamps of the records at committed offsets (methods `auto`, `timestamp`),
+  read once per (topic, partition, offset) and kept while a group is at that offset; `capped`
+  marks those read at the log start offset because retention deleted the committed one.
 
 `History.update()` is called only after a successful read; entries of topics, partitions and groups
 that are gone are dropped. Every table has a fixed maximum size, so memory stays bounded however
@@ -30,13 +32,21 @@ class History:
 
     def __init__(self, time_lag_window: float, status_window: int) -> None:
         self._time_lag_window = time_lag_window
+        self.window = time_lag_window
+        """`time_lag.window`: the span over which the recent produce rate is measured."""
         self.watermarks: dict[TopicPartition, WatermarkTable] = {}
         self.commits = CommitWindows(status_window)
         self.record_times: dict[RecordKey, float] = {}
-        """Timestamps (epoch seconds) of the records at committed offsets, for method timestamp."""
+        """Timestamps (epoch seconds) of the records at committed offsets (auto, timestamp)."""
+        self.capped: dict[RecordKey, int] = {}
+        """Keys of `record_times` read at this log start offset (the committed one is deleted)."""
 
     def update(
-        self, state: ClusterState, now: float, record_times: dict[RecordKey, float] | None = None
+        self,
+        state: ClusterState,
+        now: float,
+        record_times: dict[RecordKey, float] | None = None,
+        capped: dict[RecordKey, int] | None = None,
     ) -> None:
         """Add one successful refresh observed at `now`; drop what has disappeared."""
         for topic, parts in state.topics.items():
@@ -51,6 +61,10 @@ class History:
 
         if record_times is not None:
             self.record_times.update(record_times)
+            for key in record_times:
+                self.capped.pop(key, None)
+        if capped:
+            self.capped.update(capped)
         wanted: set[RecordKey] | None = set() if self.record_times else None
         commits = self.commits
         commits.begin()
@@ -70,6 +84,7 @@ class History:
         commits.end()
         if wanted is not None:
             _keep_only(self.record_times, wanted)
+            _keep_only(self.capped, wanted)
 
 
 def live_partitions(state: ClusterState) -> Iterable[TopicPartition]:

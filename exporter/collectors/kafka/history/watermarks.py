@@ -80,6 +80,12 @@ class WatermarkTable:
         assert self._anchor is not None
         return self._anchor
 
+    @property
+    def first_offset(self) -> int:
+        """High watermark of the oldest point (the anchor); -1 before any observation. A committed
+        offset below it is older than anything the table has seen."""
+        return -1 if self._anchor is None else self._anchor.offset
+
     def points(self) -> list[Point]:
         """All points, oldest first (anchor first, latest last); empty before any observation."""
         if self._anchor is None or self._latest is None:

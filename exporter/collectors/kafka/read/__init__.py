@@ -2,6 +2,7 @@
 
 `reader.ClusterReader` does one refresh through a long-lived `connection.Connection`: the topics'
 metadata and watermarks (`topics`), the groups' membership and committed offsets (`groups`).
-`record_times` fetches the records at committed offsets (time_lag method `timestamp`).
+`record_reads` plans which records at committed offsets to read (time_lag methods `auto` and
+`timestamp`: budget, cache, background) and `record_times` fetches them.
 `protocol` builds the requests and decodes the answers; `errors` explains a failed bootstrap.
 """
