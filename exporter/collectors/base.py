@@ -19,6 +19,9 @@ _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _COLLECTOR_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 DEFAULT_INTERVAL = 30.0
 DEFAULT_TIMEOUT = 10.0
+MIN_INTERVAL = 0.1
+"""Shortest refresh interval (100ms): shorter ones only flood the log with overrun warnings."""
+BASE_RESERVED_LABELS = frozenset({"collector", "type"})
 
 
 class CollectorConfig(BaseModel):
@@ -37,6 +40,9 @@ class CollectorConfig(BaseModel):
     """The kind's refresh interval when the entry sets none (None: the file's default)."""
     default_health: ClassVar[bool] = False
     """Whether the kind takes part in /health when the entry does not say."""
+    reserved_labels: ClassVar[frozenset[str]] = BASE_RESERVED_LABELS
+    """Label names the kind's metrics (and the collector self-metrics) already carry: a constant
+    label of the same name would clash, so `labels` may not use them."""
 
     name: str
     type: str
@@ -80,12 +86,25 @@ class CollectorConfig(BaseModel):
             )
         return value
 
+    @field_validator("interval")
+    @classmethod
+    def _interval_not_too_short(cls, value: float) -> float:
+        if value < MIN_INTERVAL:
+            raise ValueError(f"must be at least {MIN_INTERVAL * 1000:g}ms")
+        return value
+
     @field_validator("labels")
     @classmethod
     def _labels_are_valid(cls, value: dict[str, str]) -> dict[str, str]:
+        reserved = cls.reserved_labels | BASE_RESERVED_LABELS
         for key in value:
             if not _LABEL_NAME.match(key) or key.startswith("__"):
                 raise ValueError(f"label name {key!r} is not a valid Prometheus label name")
+            if key in reserved:
+                raise ValueError(
+                    f"label name {key!r} clashes with a label of this kind's metrics "
+                    f"(reserved: {', '.join(sorted(reserved))})"
+                )
         return value
 
     def summary(self) -> str:

@@ -17,8 +17,8 @@ from pydantic import ValidationError
 from exporter.collectors.base import CollectorConfig
 from exporter.collectors.registry import config_model, kind_names
 from exporter.config.model import AppConfig, Defaults
-from exporter.schema.errors import ConfigError, describe_error, key_path
-from exporter.schema.yaml_env import load_yaml_mapping, substitute_env
+from exporter.schema.errors import ConfigError, describe_error, key_path, mask
+from exporter.schema.yaml_env import load_yaml_mapping, read_config_text, substitute_env
 
 
 def _validate_collector(
@@ -26,7 +26,8 @@ def _validate_collector(
 ) -> CollectorConfig | None:
     prefix: tuple[Any, ...] = ("collectors", index)
     if not isinstance(raw, dict):
-        problems.append(f"{key_path(prefix)}: expected a mapping with name and type, got {raw!r}")
+        shown = mask("", raw)
+        problems.append(f"{key_path(prefix)}: expected a mapping with name and type, got {shown}")
         return None
     type_name = raw.get("type")
     model = config_model(type_name) if isinstance(type_name, str) else None
@@ -41,6 +42,12 @@ def _validate_collector(
         entry = model.model_validate(raw, context={"defaults": defaults})
     except ValidationError as exc:
         problems.extend(describe_error(e, prefix) for e in exc.errors())
+        return None
+    if entry.stale_after < entry.interval:
+        problems.append(
+            f"{key_path((*prefix, 'stale_after'))}: invalid value {entry.stale_after:g}s: "
+            f"must not be shorter than the interval ({entry.interval:g}s)"
+        )
         return None
     if entry.timeout >= entry.interval:
         problems.append(
@@ -61,7 +68,9 @@ def parse_config(
 
     raw_collectors = data.pop("collectors", None) or []
     if not isinstance(raw_collectors, list):
-        problems.append(f"collectors: expected a list of collectors, got {raw_collectors!r}")
+        problems.append(
+            f"collectors: expected a list of collectors, got {mask('', raw_collectors)}"
+        )
         raw_collectors = []
     try:
         base = AppConfig.model_validate(data)
@@ -78,7 +87,8 @@ def parse_config(
                 f"collectors[{index}].name: duplicate name {name!r} (also collectors[{seen[name]}])"
             )
             continue
-        seen.setdefault(name, index)
+        if isinstance(name, str):
+            seen.setdefault(name, index)
         entry = _validate_collector(raw, index, base.defaults, problems)
         if entry is not None:
             collectors.append(entry)
@@ -94,10 +104,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> AppCo
 
     A relative `server.web_config_file` is resolved against the config file's directory.
     """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(str(path), [f"cannot read the file: {exc.strerror}"]) from None
+    text = read_config_text(path)
     config = parse_config(text, str(path), env)
     web_file = config.server.web_config_file
     if web_file and not Path(web_file).is_absolute():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from exporter.collectors.base import CollectorConfig
+from exporter.collectors.base import MIN_INTERVAL, CollectorConfig
 from exporter.schema.addresses import split_host_port
 from exporter.schema.types import Duration
 
@@ -40,6 +40,10 @@ class ServerConfig(BaseModel):
         for path in value:
             if not path.startswith("/"):
                 raise ValueError(f"path {path!r} must start with /")
+            if "?" in path or "*" in path:
+                raise ValueError(
+                    f"path {path!r}: paths match exactly; a query (?) or wildcard (*) never matches"
+                )
         return value
 
 
@@ -51,6 +55,13 @@ class Defaults(BaseModel):
     interval: Duration = 30.0
     timeout: Duration | None = None
     """None: 10s, or 80% of the interval when the interval is shorter than 12.5s."""
+
+    @field_validator("interval")
+    @classmethod
+    def _interval_not_too_short(cls, value: float) -> float:
+        if value < MIN_INTERVAL:
+            raise ValueError(f"must be at least {MIN_INTERVAL * 1000:g}ms")
+        return value
 
 
 class AppConfig(BaseModel):

@@ -100,6 +100,9 @@ class Reloader:
                 )
             except ConfigError as error:
                 return self._reject([f"{error.source}: {p}" for p in error.problems])
+            except Exception as exc:  # noqa: BLE001 - a loader bug must not make a reload a 500
+                # Only the type: the message of an unexpected error may quote the file.
+                return self._reject([f"{self._config_path}: cannot load: {type(exc).__name__}"])
             warnings = self._listen_warnings(config)
             try:
                 web, more = await self._bind_tls(web)

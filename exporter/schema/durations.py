@@ -5,6 +5,7 @@ Standard library only: the exec probe parses its `--timeout` with it.
 
 from __future__ import annotations
 
+import math
 import re
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -21,6 +22,8 @@ def parse_duration(value: object) -> float:
         seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
     else:
         raise ValueError("expected a duration like 500ms, 30s, 5m, 1h or a number of seconds")
+    if not math.isfinite(seconds):
+        raise ValueError("expected a finite duration (not NaN or infinity)")
     if seconds <= 0:
         raise ValueError("expected a positive duration")
     return seconds

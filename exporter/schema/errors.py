@@ -24,11 +24,26 @@ class ConfigError(Exception):
         super().__init__("\n".join(f"{source}: {p}" for p in problems))
 
 
+def _hide_secrets(value: Any, depth: int = 0) -> Any:
+    """`value` with everything under a secret-looking key of nested mappings replaced."""
+    if depth > 20:
+        return "..."
+    if isinstance(value, dict):
+        return {
+            k: "***" if _MAYBE_SECRET_KEY.search(str(k)) else _hide_secrets(v, depth + 1)
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [_hide_secrets(v, depth + 1) for v in value]
+    return value
+
+
 def mask(key: str, value: Any) -> str:
-    """Show `value` for messages, hiding it when `key` names a secret."""
+    """Show `value` for messages, hiding it when `key` names a secret (and, inside a mapping or
+    list, every value under a secret-looking key)."""
     if _SECRET_KEY.search(key) and value not in (None, ""):
         return "'***'"
-    text = repr(value)
+    text = repr(_hide_secrets(value))
     return text if len(text) <= 120 else text[:117] + "..."
 
 

@@ -1,5 +1,7 @@
 """Value types shared by every config model: durations, host:port addresses, metric names and
-include/exclude name filters (full-match regular expressions)."""
+include/exclude name filters (full-match regular expressions with RE2 semantics: matching takes
+time linear in the name, so a pattern like `(a+)+$` cannot freeze the exporter; backreferences
+and lookarounds, which RE2 cannot express, are config errors)."""
 
 from __future__ import annotations
 
@@ -7,10 +9,21 @@ import re
 from functools import cached_property
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+import re2
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from exporter.schema.addresses import split_host_port
 from exporter.schema.durations import parse_duration
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # the error is reported as a config error instead
 
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 
@@ -37,15 +50,24 @@ MetricName = Annotated[str, AfterValidator(_check_metric_name)]
 """A valid Prometheus metric name."""
 
 
+def _compile(pattern: str) -> re2._Regexp:
+    return re2.compile(pattern, _RE2_OPTIONS)
+
+
 def _check_regex(value: str) -> str:
     try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"not a valid regular expression: {exc}") from None
+        _compile(value)
+    except re2.error as exc:
+        reason = exc.args[0].decode(errors="replace") if exc.args else str(exc)
+        raise ValueError(
+            f"not a valid regular expression: {reason} (RE2 syntax: no backreferences "
+            "or lookarounds)"
+        ) from None
     return value
 
 
 Regex = Annotated[str, AfterValidator(_check_regex)]
+"""A regular expression in RE2 syntax (linear-time matching)."""
 
 
 class NameFilter(BaseModel):
@@ -56,16 +78,24 @@ class NameFilter(BaseModel):
     include: list[Regex] = Field(default_factory=lambda: [".*"])
     exclude: list[Regex] = Field(default_factory=list)
 
-    @cached_property
-    def _include(self) -> re.Pattern[str]:
-        return re.compile("|".join(f"(?:{p})" for p in self.include) or "(?!)")
+    @model_validator(mode="after")
+    def _patterns_compile_together(self) -> NameFilter:
+        try:  # each compiles alone; together they may exceed RE2's memory budget
+            _ = self._include, self._exclude
+        except re2.error:
+            raise ValueError("the patterns together are too large for RE2; simplify them") from None
+        return self
 
     @cached_property
-    def _exclude(self) -> re.Pattern[str] | None:
-        return re.compile("|".join(f"(?:{p})" for p in self.exclude)) if self.exclude else None
+    def _include(self) -> re2._Regexp | None:
+        return _compile("|".join(f"(?:{p})" for p in self.include)) if self.include else None
+
+    @cached_property
+    def _exclude(self) -> re2._Regexp | None:
+        return _compile("|".join(f"(?:{p})" for p in self.exclude)) if self.exclude else None
 
     def matches(self, name: str) -> bool:
         """True when `name` passes the filter."""
-        if not self._include.fullmatch(name):
+        if self._include is None or not self._include.fullmatch(name):
             return False
         return not (self._exclude and self._exclude.fullmatch(name))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from exporter.schema.errors import ConfigError
+from exporter.schema.yaml_env import read_config_text
 from exporter.web.config import NO_WEB_CONFIG, WebSettings, parse_web_config, resolve_paths
 from exporter.web.tls import build_ssl_context
 
@@ -12,10 +12,7 @@ from exporter.web.tls import build_ssl_context
 def load_web_config(path: str | Path) -> WebSettings:
     """Read, validate and build the web config at `path`; ConfigError on any problem."""
     source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(source, [f"cannot read the web config file: {exc.strerror}"]) from None
+    text = read_config_text(path, "web config file")
     parsed = resolve_paths(parse_web_config(text, source), Path(path).resolve().parent)
     tls = parsed.tls_server_config
     context = build_ssl_context(tls, source) if tls.enabled else None

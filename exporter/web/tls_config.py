@@ -20,6 +20,8 @@ TLS_VERSIONS = {
     "TLS12": ssl.TLSVersion.TLSv1_2,
     "TLS13": ssl.TLSVersion.TLSv1_3,
 }
+# Python's ssl on OpenSSL 3 cannot negotiate these: a handshake fails with NO_CIPHERS_AVAILABLE.
+UNAVAILABLE_VERSIONS = ("TLS10", "TLS11")
 # Go's tls.CipherSuites() names -> OpenSSL names. The TLS 1.3 suites cannot be configured in Go
 # either (they are always on), so they are accepted and map to nothing.
 CIPHER_SUITES: dict[str, str | None] = {
@@ -81,6 +83,11 @@ class TlsServerConfig(BaseModel):
     def _known_version(cls, value: str) -> str:
         if value not in TLS_VERSIONS:
             raise ValueError(f"expected one of {', '.join(TLS_VERSIONS)}")
+        if value in UNAVAILABLE_VERSIONS:
+            raise ValueError(
+                f"{ssl.OPENSSL_VERSION} refuses TLS 1.0 and 1.1 (no cipher suites at its "
+                "security level); use TLS12 or TLS13"
+            )
         return value
 
     @field_validator("cipher_suites")

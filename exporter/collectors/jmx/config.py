@@ -52,6 +52,10 @@ class JmxConfig(CollectorConfig):
 
     default_interval: ClassVar[float | None] = 15.0
     default_health: ClassVar[bool] = True
+    reserved_labels: ClassVar[frozenset[str]] = frozenset(
+        {"client_id", "collector", "state", "target", "type"}
+    )
+    """Labels of the kind's catalogue (MetricSpec.labels) and the self-metrics'."""
 
     type: Literal["jmx"]
     host: str = "127.0.0.1"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import os
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -26,6 +27,12 @@ def _default_topic_filter() -> NameFilter:
 class KafkaConfig(CollectorConfig):
     """One Kafka cluster to watch."""
 
+    reserved_labels: ClassVar[frozenset[str]] = frozenset(
+        {"address", "cluster", "collector", "consumergroup", "id", "partition", "state"}
+        | {"status", "topic", "type"}
+    )
+    """Labels of the kind's catalogue (MetricSpec.labels), `cluster`, and the self-metrics'."""
+
     type: Literal["kafka"]
     bootstrap_servers: list[str]
     cluster: str | None = None
@@ -36,7 +43,7 @@ class KafkaConfig(CollectorConfig):
     """False leaves out per-topic/partition series and reads watermarks only where groups commit."""
     max_concurrency: int = Field(default=8, ge=1, le=256)
     time_lag: TimeLagConfig = Field(default_factory=TimeLagConfig)
-    """Lag in seconds: method estimate | timestamp | off, and the history window."""
+    """Lag in seconds: method auto | estimate | timestamp | off, the history window, read budget."""
     status: StatusConfig = Field(default_factory=StatusConfig)
     """Burrow-style consumer status: refreshes per window, opt-in per-partition series."""
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
@@ -62,6 +69,15 @@ class KafkaConfig(CollectorConfig):
             raise ValueError("expected at least one HOST:PORT")
         for server in value:
             split_host_port(server)
+        return value
+
+    @field_validator("ssl_cafile", "ssl_certfile", "ssl_keyfile")
+    @classmethod
+    def _file_exists(cls, value: str | None) -> str | None:
+        if value is not None and not os.path.isfile(value):
+            raise ValueError("no such file (relative paths are resolved against the working dir)")
+        if value is not None and not os.access(value, os.R_OK):
+            raise ValueError("the file is not readable")
         return value
 
     @model_validator(mode="after")
