@@ -125,22 +125,26 @@ def _run(args: argparse.Namespace) -> int:
     import asyncio
 
     from exporter.cli.logs import setup_logging
-    from exporter.daemon.serve import serve
+    from exporter.daemon.serve import ListenError, serve
 
     setup_logging(args.log_level, args.log_format)
     loaded = _load(args)
     if loaded is None:
         return 1
     config, web_settings = loaded
-    asyncio.run(
-        serve(
-            config,
-            args.listen,
-            config_path=args.config,
-            web_settings=web_settings,
-            web_config_override=args.web_config_file,
+    try:
+        asyncio.run(
+            serve(
+                config,
+                args.listen,
+                config_path=args.config,
+                web_settings=web_settings,
+                web_config_override=args.web_config_file,
+            )
         )
-    )
+    except ListenError as exc:
+        print(f"kafka-health-exporter: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

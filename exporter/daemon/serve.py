@@ -8,11 +8,10 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
 import sys
 from contextlib import AsyncExitStack
-
-from aiohttp import web
 
 from exporter.config.model import AppConfig, parse_listen
 from exporter.daemon.collector_loop import CollectorThread
@@ -25,6 +24,7 @@ from exporter.exposition.store import SnapshotStore
 from exporter.web.auth import WebGuard
 from exporter.web.config import NO_WEB_CONFIG, WebSettings
 from exporter.web.routes import Endpoints
+from exporter.web.server import DEFAULT_LIMITS, GuardedRunner, GuardedSite, raise_fd_limit
 
 log = logging.getLogger(__name__)
 GIL_SWITCH_INTERVAL = 0.001
@@ -32,11 +32,16 @@ GIL_SWITCH_INTERVAL = 0.001
 turns keep the serving loop responsive while the collector loop decodes and renders."""
 
 
+class ListenError(Exception):
+    """The listen address cannot be bound (in use, not local, no permission)."""
+
+
 def tune_interpreter() -> None:
     """Shorter GIL turns; and the objects alive at start (modules, classes: ~60,000) moved out
     of the garbage collector's sight, so a full collection no longer walks them (15 ms each
     time, every thread stopped)."""
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+    raise_fd_limit()
     gc.collect()
     gc.freeze()
 
@@ -89,16 +94,21 @@ async def serve(
             counters=counters,
         )
         stack.push_async_callback(reloader.cancel_pending)
+        stack.callback(guard.close)
         if config_path is not None:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signal.SIGHUP, reloader.reload_soon)
                 stack.callback(loop.remove_signal_handler, signal.SIGHUP)
         endpoints = Endpoints(store, exposition, reloader.reload if config_path else None)
         app = endpoints.application(middlewares=[guard.middleware])
-        runner = web.AppRunner(app, shutdown_timeout=1.0)
+        runner = GuardedRunner(app, DEFAULT_LIMITS, shutdown_timeout=1.0)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
-        await web.TCPSite(runner, host, port, ssl_context=web_settings.ssl_context).start()
+        try:
+            await GuardedSite(runner, host, port, ssl_context=web_settings.ssl_context).start()
+        except OSError as exc:
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise ListenError(f"cannot listen on {host}:{port}: {reason}") from None
         _log_start(host, port, len(config.collectors), web_settings)
         await stop.wait()
         log.info("shutting down")

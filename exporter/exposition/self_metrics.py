@@ -53,7 +53,7 @@ HTTP_AUTH_FAILURES = MetricSpec(
     "kafka_health_exporter_http_auth_failures",
     "counter",
     "HTTP requests refused by basic auth or the client-certificate SAN check, by reason "
-    "(missing, wrong, client_certificate).",
+    "(missing, wrong, client_certificate, throttled).",
     ("reason",),
 )
 RELOAD_SUCCESSFUL = MetricSpec(
@@ -121,7 +121,7 @@ class DaemonCounters:
     def families(self) -> list[Metric]:
         """The daemon counters as metric families."""
         auth = HTTP_AUTH_FAILURES.family()
-        for reason in ("missing", "wrong", "client_certificate"):
+        for reason in ("missing", "wrong", "client_certificate", "throttled"):
             auth.add([reason], self.auth_failures[reason])
         reloads = RELOADS.family()
         for result in ("success", "failure"):

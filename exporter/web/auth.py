@@ -2,14 +2,15 @@
 response headers, as aiohttp middleware.
 
 Basic auth follows exporter-toolkit: an unknown user is checked against a decoy hash of the same
-cost (no user enumeration by timing), bcrypt runs in a worker thread one at a time, the outcome
-of each (user, hash, password) triple is cached, and the recomputed hash is compared to the stored
-one in constant time. Refusals answer 401 with `WWW-Authenticate: Basic` and are counted.
+cost (no user enumeration by timing), bcrypt runs in a small pool of its own under per-client
+limits (exporter/web/bcrypt_pool.py), the outcome of each (user, hash, password) triple is cached
+(kept across reloads: the key holds the hash), and the recomputed hash is compared to the stored
+one in constant time. Refusals answer 401 with `WWW-Authenticate: Basic` and are counted; a
+client over its failure limit gets 429 without a bcrypt check.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hashlib
@@ -23,6 +24,7 @@ import bcrypt
 from aiohttp import web
 
 from exporter.exposition.self_metrics import DaemonCounters
+from exporter.web.bcrypt_pool import BcryptPool, Busy
 from exporter.web.config import WebSettings
 from exporter.web.tls import san_allowed
 
@@ -88,7 +90,8 @@ class WebGuard:
     ) -> None:
         self._counters = counters
         self._clock = clock
-        self._bcrypt_lock = asyncio.Lock()
+        self._bcrypt = BcryptPool(clock)
+        self._cache: OrderedDict[bytes, bool] = OrderedDict()
         self.update(settings, open_paths)
 
     def update(self, settings: WebSettings, open_paths: Sequence[str]) -> None:
@@ -97,7 +100,6 @@ class WebGuard:
         self._open = frozenset(open_paths)
         self._users = dict(settings.users)
         self._decoy = _decoy_hash(self._users) if self._users else b""
-        self._cache: OrderedDict[bytes, bool] = OrderedDict()
         limit = settings.file.rate_limit
         self._bucket = (
             TokenBucket(limit.interval, limit.burst, self._clock) if limit.interval > 0 else None
@@ -129,7 +131,14 @@ class WebGuard:
                         request.path)  # fmt: skip
             return web.Response(status=403, text="client certificate not allowed\n")
         if self._users:
-            reason = await self._authenticate(request.headers.get("Authorization"))
+            reason = await self._authenticate(
+                request.headers.get("Authorization"), request.remote or ""
+            )
+            if reason == "throttled":
+                self._counters.auth_failures[reason] += 1
+                return web.Response(
+                    status=429, text="Too Many Requests\n", headers={"Retry-After": "60"}
+                )
             if reason is not None:
                 self._counters.auth_failures[reason] += 1
                 return web.Response(
@@ -137,8 +146,13 @@ class WebGuard:
                 )
         return await handler(request)
 
-    async def _authenticate(self, header: str | None) -> str | None:
-        """None when the credentials are right, else the failure reason."""
+    def close(self) -> None:
+        """Stop the bcrypt worker threads."""
+        self._bcrypt.close()
+
+    async def _authenticate(self, header: str | None, client: str = "") -> str | None:
+        """None when the credentials are right, else the failure reason (`missing`, `wrong`,
+        `throttled`)."""
         credentials = parse_basic(header) if header else None
         if credentials is None:
             return "missing"
@@ -148,17 +162,16 @@ class WebGuard:
         key = hashlib.sha256(b"\0".join((user.encode(), hashed, password))).digest()
         ok = self._cache.get(key)
         if ok is None:
-            async with self._bcrypt_lock:
-                computed = await asyncio.to_thread(_hash, password, hashed)
+            try:
+                computed = await self._bcrypt.compute(key, client, password, hashed)
+            except Busy:
+                return "throttled"
             ok = known and hmac.compare_digest(computed, hashed)
             self._cache[key] = ok
             if len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
+        elif ok:
+            self._cache.move_to_end(key)
+        if not ok:
+            self._bcrypt.failed(client)
         return None if ok else "wrong"
-
-
-def _hash(password: bytes, hashed: bytes) -> bytes:
-    try:
-        return bcrypt.hashpw(password, hashed)
-    except ValueError:  # longer than bcrypt's 72 bytes: cannot match
-        return b""

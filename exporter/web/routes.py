@@ -5,6 +5,7 @@ Handlers only read the exposition and the snapshot store; nothing here talks to 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
@@ -14,6 +15,9 @@ from aiohttp import web
 from exporter import __version__
 from exporter.exposition.page import OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, Exposition
 from exporter.exposition.store import CollectorStatus, SnapshotStore
+from exporter.web.server import DEFAULT_LIMITS
+
+BODY_READ_TIMEOUT_S = 5.0
 
 _INDEX = """<!doctype html>
 <html><head><title>kafka-health-exporter</title></head>
@@ -55,25 +59,54 @@ def _entry(status: CollectorStatus, now_mono: float) -> dict[str, Any]:
 
 
 def _wants_openmetrics(request: web.Request) -> bool:
-    return "application/openmetrics-text" in request.headers.get("Accept", "")
+    return accepts_openmetrics(request.headers.get("Accept", ""))
+
+
+def _q(params: list[str]) -> float:
+    for param in params:
+        name, _, raw = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return float(raw)
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
+def accepts_openmetrics(header: str) -> bool:
+    """True when an Accept header asks for OpenMetrics with a q-value above 0 and not below the
+    q-value it gives Prometheus text (`text/plain`)."""
+    openmetrics = text = -1.0
+    for part in header.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        media = media.lower()
+        if media == "application/openmetrics-text":
+            openmetrics = max(openmetrics, _q(params))
+        elif media == "text/plain":
+            text = max(text, _q(params))
+    return openmetrics > 0 and openmetrics >= text
 
 
 def accepts_gzip(header: str) -> bool:
     """True when an Accept-Encoding header accepts gzip with a q-value above 0."""
     for part in header.split(","):
         coding, *params = (p.strip() for p in part.split(";"))
-        if coding.lower() != "gzip":
-            continue
-        q = 1.0
-        for param in params:
-            name, _, raw = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(raw)
-                except ValueError:
-                    q = 0.0
-        return q > 0
+        if coding.lower() == "gzip":
+            return _q(params) > 0
     return False
+
+
+async def body_too_large(request: web.Request, limit: int) -> bool:
+    """True when the request body is over `limit` bytes (or does not arrive within 5 s)."""
+    if request.content_length is not None:
+        return request.content_length > limit
+    if not request.body_exists:
+        return False
+    try:
+        data = await asyncio.wait_for(request.content.read(limit + 1), BODY_READ_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        return True
+    return len(data) > limit
 
 
 def _wants_gzip(request: web.Request) -> bool:
@@ -95,7 +128,9 @@ class Endpoints:
 
     def application(self, middlewares: Sequence[Any] = ()) -> web.Application:
         """An aiohttp application with every route."""
-        app = web.Application(middlewares=list(middlewares))
+        app = web.Application(
+            middlewares=list(middlewares), client_max_size=DEFAULT_LIMITS.max_request_body
+        )
         if self._reload is not None:
             app.router.add_post("/-/reload", self.reload)
             app.router.add_put("/-/reload", self.reload)
@@ -127,6 +162,10 @@ class Endpoints:
     async def reload(self, request: web.Request) -> web.Response:
         """Re-read the config files; 200 with what changed, or 400 listing every problem."""
         assert self._reload is not None
+        if await body_too_large(request, DEFAULT_LIMITS.max_request_body):
+            response = web.Response(status=413, text="Request Entity Too Large\n")
+            response.force_close()
+            return response
         outcome = await self._reload()
         return web.json_response(outcome.as_dict(), status=200 if outcome.ok else 400)
 

@@ -53,6 +53,14 @@ class Scenario:
     """Every page returns the same NextToken (a broken cursor)."""
     hang_s: float = 0.0
     """Wait this long before answering (released early when the server stops)."""
+    body: str = ""
+    """A hostile answer (tests/support/cms_hostile.py): `huge`, `chunked`, `html` or `drip`."""
+    huge_bytes: int = 200 * 1024 * 1024
+    """The Content-Length a `huge` answer declares (and sends, until the client closes)."""
+    drip_s: float = 0.5
+    """Pause after each byte of a `drip` answer."""
+    datapoints: str | None = None
+    """`Datapoints` verbatim (e.g. a literal `1e400`) instead of the served points."""
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from tests.support.cms_api import (
     Scenario,
     validate_query,
 )
+from tests.support.cms_hostile import Drips, write_hostile
 from tests.support.cms_signature import authenticate, header
 
 
@@ -48,6 +49,7 @@ class CmsServer:
         self._tokens: dict[str, tuple[str, int]] = {}
         self._nonces: set[str] = set()
         self._release = threading.Event()
+        self.drips = Drips()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -187,6 +189,8 @@ class CmsServer:
         answer["Datapoints"] = (
             "[{not json" if self.scenario.malformed_datapoints else json.dumps(page)
         )
+        if self.scenario.datapoints is not None:
+            answer["Datapoints"] = self.scenario.datapoints
         if offset + query["length"] < len(matching):
             token = "".join(uuid.uuid4().hex for _ in range(3))[:88]
             if self.scenario.repeat_token and params.get("NextToken"):
@@ -209,6 +213,11 @@ def _handler_for(server: CmsServer) -> type[BaseHTTPRequestHandler]:
                 headers.setdefault(name.lower(), []).append(value)
             status, answer = server.handle(self.command, self.path, headers, body)
             data = json.dumps(answer).encode()
+            scenario = server.scenario
+            if scenario.body:
+                write_hostile(self, scenario.body, data, server.drips,
+                              huge_bytes=scenario.huge_bytes, drip_s=scenario.drip_s)  # fmt: skip
+                return
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json;charset=utf-8")

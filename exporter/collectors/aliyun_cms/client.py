@@ -8,11 +8,20 @@ imported when the first client is built (about 27 MB), so daemons without this k
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from exporter import __version__
 from exporter.collectors.aliyun_cms.config import NAMESPACE, PERIOD_S, AliyunCmsConfig
+from exporter.collectors.aliyun_cms.transport import (
+    CallAborted,
+    CallGuard,
+    InvalidResponse,
+    ResponseTooLarge,
+    bounded_call,
+    new_session,
+)
 
 if TYPE_CHECKING:
     from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
@@ -86,6 +95,8 @@ class CmsClient:
         from alibabacloud_tea_openapi.utils_models import Config
 
         self.endpoint = f"{config.api_protocol}://{config.api_endpoint}"
+        self.max_response_bytes = config.max_response_bytes
+        self._session = new_session()
         self._sdk = Client(
             Config(
                 access_key_id=config.access_key_id,
@@ -97,8 +108,22 @@ class CmsClient:
             )
         )
 
-    def describe_page(self, request: PageRequest, timeout_s: float) -> ResultPage:
-        """Make one call, waiting at most `timeout_s` for the answer. Raises CmsError."""
+    def new_guard(self) -> CallGuard:
+        """The bounds of one call: `abort()` it to end the call's I/O from another thread."""
+        return CallGuard(self.max_response_bytes)
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._session.close()
+
+    def describe_page(
+        self, request: PageRequest, timeout_s: float, guard: CallGuard | None = None
+    ) -> ResultPage:
+        """Make one call, all of it (connect, headers, body) within `timeout_s`. Raises CmsError.
+
+        The answer is read up to `max_response_bytes`; at `timeout_s` (or `guard.abort()`) the
+        connection is shut down, so no read outlives the call.
+        """
         from alibabacloud_cms20190101.models import DescribeMetricListRequest
         from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
         from darabonba.runtime import RuntimeOptions
@@ -115,12 +140,19 @@ class CmsClient:
         )
         millis = max(int(timeout_s * 1000), 1)
         runtime = RuntimeOptions(read_timeout=millis, connect_timeout=min(millis, 5000))
+        guard = guard or self.new_guard()
+        watchdog = threading.Timer(timeout_s, guard.abort)
+        watchdog.daemon = True
+        watchdog.start()
         try:
-            response = self._sdk.describe_metric_list_with_options(sdk_request, runtime)
+            with bounded_call(self._session, guard):
+                response = self._sdk.describe_metric_list_with_options(sdk_request, runtime)
         except AlibabaCloudException as exc:
             raise _api_error(exc) from None
         except TeaException as exc:
             raise self._transport_error(exc, timeout_s) from None
+        finally:
+            watchdog.cancel()
         body = response.body
         code = str(body.code or "200") if body is not None else ""
         request_id = str(body.request_id or "") if body is not None else ""
@@ -138,6 +170,19 @@ class CmsClient:
     def _transport_error(self, exc: TeaException, timeout_s: float) -> CmsError:
         inner = getattr(exc, "inner_exception", None) or exc
         text = str(getattr(inner, "message", None) or inner)
+        if isinstance(inner, ResponseTooLarge):
+            return CmsError(str(inner), code="invalid_response")
+        if isinstance(inner, InvalidResponse):
+            return CmsError(
+                text[:300],
+                code="invalid_response",
+                status=inner.status,
+                retryable=inner.status >= 500,
+            )
+        if isinstance(inner, CallAborted):
+            return CmsError(
+                f"no answer from {self.endpoint} within {timeout_s:.1f}s", code="timeout"
+            )
         if isinstance(inner, ValueError):
             return CmsError(f"the answer is not valid JSON: {text[:200]}", code="invalid_response")
         if "timed out" in text.lower():

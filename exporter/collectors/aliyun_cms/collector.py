@@ -23,11 +23,17 @@ class AliyunCmsCollector(Collector[AliyunCmsConfig, CmsState]):
     def __init__(self, config: AliyunCmsConfig) -> None:
         super().__init__(config)
         self._calls = CallCounter()
-        self._reader = MetricReader(config, CmsClient(config), self._calls)
+        self._client = CmsClient(config)
+        self._reader = MetricReader(config, self._client, self._calls)
 
     async def fetch(self) -> CmsState:
         """One refresh of every configured metric and instance."""
         return await self._reader.read()
+
+    async def close(self) -> None:
+        """Close the client's pooled connections."""
+        self._client.close()
+        await super().close()
 
     def to_metrics(self, fetched: CmsState) -> Sequence[Metric]:
         """Backlog, datapoint timestamps and API call counts."""

@@ -18,6 +18,8 @@ MAX_INSTANCES_PER_CALL = 50
 """DescribeMetricList accepts at most 50 instances in `Dimensions`."""
 MAX_PAGE_SIZE = 1440
 """The largest `Length` DescribeMetricList accepts."""
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+"""16 MiB: a full page of 1440 points is about 0.3 MB."""
 RESERVED_NAMES = ("aliyun_cms_datapoint_timestamp_seconds", "aliyun_cms_api_calls")
 
 _CMS_METRIC = re.compile(r"^[A-Za-z0-9_.]+$")
@@ -58,6 +60,10 @@ class AliyunCmsConfig(CollectorConfig):
     """Consumer-group backlog of ApsaraMQ for Kafka instances, read from CloudMonitor."""
 
     default_interval: ClassVar[float | None] = 60.0
+    reserved_labels: ClassVar[frozenset[str]] = frozenset(
+        {"code", "collector", "consumer_group", "instance_id", "metric", "type"}
+    )
+    """Labels of the kind's catalogue and of the collector self-metrics."""
 
     type: Literal["aliyun_cms"]
     region_id: str
@@ -71,6 +77,8 @@ class AliyunCmsConfig(CollectorConfig):
     metrics: list[CmsMetric] = Field(default_factory=_default_metrics)
     page_size: int = Field(default=100, ge=1, le=MAX_PAGE_SIZE)
     lookback: Duration = 180.0
+    max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=64 * 1024, le=1 << 30)
+    """Largest DescribeMetricList answer read (decoded); a larger one is `invalid_response`."""
 
     @field_validator("region_id")
     @classmethod

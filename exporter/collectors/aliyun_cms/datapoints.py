@@ -42,10 +42,11 @@ def parse_datapoints(raw: object) -> list[dict[str, Any]]:
 
 
 def point_value(point: Mapping[str, Any]) -> float | None:
-    """`Value`, else `Maximum`, else `Average`; None when none of them is a number. 0 is a value."""
+    """`Value`, else `Maximum`, else `Average`; None when none of them is a finite number (NaN,
+    and `1e400` or `Infinity`, which JSON decodes to inf, are no backlog). 0 is a value."""
     for field in VALUE_FIELDS:
         number = as_number(point.get(field), bool_is_number=False)
-        if number is not None and not math.isnan(number):
+        if number is not None and math.isfinite(number):
             return number
     return None
 

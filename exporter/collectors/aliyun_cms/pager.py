@@ -146,12 +146,17 @@ class MetricReader:
                     code="timeout",
                 )
             attempt += 1
+            guard = self._client.new_guard()
             try:
                 page = await asyncio.wait_for(
-                    asyncio.to_thread(self._client.describe_page, request, remaining),
+                    asyncio.to_thread(self._client.describe_page, request, remaining, guard),
                     remaining + 0.5,
                 )
+            except asyncio.CancelledError:
+                guard.abort()  # the refresh was cancelled: end the thread's I/O now
+                raise
             except asyncio.TimeoutError:
+                guard.abort()
                 self._counter.add("timeout")
                 raise CmsError(
                     f"no answer from {self._client.endpoint} within {remaining:.1f}s",
