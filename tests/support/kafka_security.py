@@ -84,6 +84,19 @@ def _sasl_properties() -> dict[str, str]:
     }
 
 
+def sasl_listener(name: str = "SASL") -> Listener:
+    """A SASL_PLAINTEXT listener `name` with PLAIN and SCRAM for `USER` (SCRAM users are added
+    at format time: pass `scram_users()` to the cluster)."""
+    return Listener(name, "SASL_PLAINTEXT", _sasl_properties())
+
+
+def scram_users() -> list[str]:
+    """`--add-scram` arguments for `USER` with each SCRAM mechanism's password."""
+    return [
+        f"{mechanism}=[name={USER},password={PASSWORDS[mechanism]}]" for mechanism in MECHANISMS[1:]
+    ]
+
+
 def _tls_properties(
     certs: Certificates, client_auth: str, keystore: Path | None = None
 ) -> dict[str, str]:
@@ -100,7 +113,7 @@ def secure_cluster(certs: Certificates) -> KafkaCluster:
     """A single node with the SASL, TLS, MTLS, SASL_TLS and TLS_NONAME listeners (not started)."""
     return KafkaCluster(
         listeners=[
-            Listener("SASL", "SASL_PLAINTEXT", _sasl_properties()),
+            sasl_listener(),
             Listener("TLS", "SSL", _tls_properties(certs, "none")),
             Listener("MTLS", "SSL", _tls_properties(certs, "required")),
             Listener(
@@ -110,8 +123,5 @@ def secure_cluster(certs: Certificates) -> KafkaCluster:
         ],
         # Broker-wide too: the SASL listeners' mechanisms, whatever the listener prefix allows.
         properties={"sasl.enabled.mechanisms": ",".join(MECHANISMS)},
-        scram_users=[
-            f"{mechanism}=[name={USER},password={PASSWORDS[mechanism]}]"
-            for mechanism in MECHANISMS[1:]
-        ],
+        scram_users=scram_users(),
     )

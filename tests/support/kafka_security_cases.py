@@ -121,10 +121,12 @@ BROKEN: dict[str, Broken] = {
         tls(client="stranger"),
         ("TLS: the broker at", "rejected the client certificate", "stranger-client.crt"),
     ),
-    "missing-cafile": Broken(
+    # A missing ssl_cafile is a config error now (tests/e2e/test_hostile_cli.py); a file that
+    # exists but holds no certificate still fails only when the TLS context is built.
+    "cafile-without-a-certificate": Broken(
         "TLS",
-        lambda _: {"security_protocol": "SSL", "ssl_cafile": "/nonexistent/ca.pem"},
-        ("TLS: cannot load ssl_cafile /nonexistent/ca.pem: No such file or directory",),
+        lambda certs: {"security_protocol": "SSL", "ssl_cafile": str(certs.client.key)},
+        ("TLS: cannot load ssl_cafile", "exporter-client.key"),
     ),
     "client-key-does-not-match-cert": Broken(
         "MTLS",
