@@ -22,6 +22,29 @@ DEFAULT_TIMEOUT = 10.0
 MIN_INTERVAL = 0.1
 """Shortest refresh interval (100ms): shorter ones only flood the log with overrun warnings."""
 BASE_RESERVED_LABELS = frozenset({"collector", "type"})
+EXPORTER_FAMILY_NAMES = frozenset(
+    {
+        "kafka_health_exporter_collector_up",
+        "kafka_health_exporter_collector_duration_seconds",
+        "kafka_health_exporter_collector_last_success_timestamp_seconds",
+        "kafka_health_exporter_collector_failures",
+        "kafka_health_exporter_collector_failures_total",
+        "kafka_health_exporter_build_info",
+        "kafka_health_exporter_http_auth_failures",
+        "kafka_health_exporter_http_auth_failures_total",
+        "kafka_health_exporter_config_last_reload_successful",
+        "kafka_health_exporter_config_last_reload_success_timestamp_seconds",
+        "kafka_health_exporter_config_reloads",
+        "kafka_health_exporter_config_reloads_total",
+        "kafka_health_exporter_event_loop_tasks",
+    }
+    | {"process_virtual_memory_bytes", "process_resident_memory_bytes", "process_max_fds"}
+    | {"process_start_time_seconds", "process_cpu_seconds", "process_cpu_seconds_total"}
+    | {"process_open_fds", "python_info"}
+)
+"""Families the exporter exposes besides its collectors' (self-metrics, process and platform),
+counters also under their `_total` sample name: kept in sync with the self-metric CATALOGUE and
+ProcessMetrics by a unit test (the config path cannot import them)."""
 
 
 class CollectorConfig(BaseModel):
@@ -43,6 +66,9 @@ class CollectorConfig(BaseModel):
     reserved_labels: ClassVar[frozenset[str]] = BASE_RESERVED_LABELS
     """Label names the kind's metrics (and the collector self-metrics) already carry: a constant
     label of the same name would clash, so `labels` may not use them."""
+    family_names: ClassVar[frozenset[str]] = frozenset()
+    """Families of the kind's catalogue (counters also as `..._total`): a configured metric
+    name (a jmx bean, a CloudMonitor metric) may not reuse one of any kind."""
 
     name: str
     type: str
@@ -106,6 +132,11 @@ class CollectorConfig(BaseModel):
                     f"(reserved: {', '.join(sorted(reserved))})"
                 )
         return value
+
+    def named_families(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """(key path within the entry, family name) of each family the entry names itself,
+        beyond the kind's catalogue."""
+        return []
 
     def summary(self) -> str:
         """One line describing this collector, for `check-config`."""

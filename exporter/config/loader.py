@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from exporter.collectors.base import CollectorConfig
 from exporter.collectors.registry import config_model, kind_names
+from exporter.config.cross_checks import check_collectors
 from exporter.config.model import AppConfig, Defaults
 from exporter.schema.errors import ConfigError, describe_error, key_path, mask
 from exporter.schema.yaml_env import load_yaml_mapping, read_config_text, substitute_env
@@ -79,6 +80,7 @@ def parse_config(
         base = AppConfig()
 
     collectors: list[CollectorConfig] = []
+    indexed: list[tuple[int, CollectorConfig]] = []
     seen: dict[object, int] = {}
     for index, raw in enumerate(raw_collectors):
         name = raw.get("name") if isinstance(raw, dict) else None
@@ -92,6 +94,8 @@ def parse_config(
         entry = _validate_collector(raw, index, base.defaults, problems)
         if entry is not None:
             collectors.append(entry)
+            indexed.append((index, entry))
+    problems.extend(check_collectors(indexed))
     if not raw_collectors and not problems:
         problems.append("collectors: no collectors configured; add at least one")
     if problems:

@@ -21,6 +21,8 @@ MAX_PAGE_SIZE = 1440
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 """16 MiB: a full page of 1440 points is about 0.3 MB."""
 RESERVED_NAMES = ("aliyun_cms_datapoint_timestamp_seconds", "aliyun_cms_api_calls")
+DEFAULT_METRIC = ("message_accumulation", "kafka_consumer_message_accumulation")
+"""(cms_metric, name) of the default metric: the catalogue's own family, not a named one."""
 
 _CMS_METRIC = re.compile(r"^[A-Za-z0-9_.]+$")
 _REGION = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -64,6 +66,10 @@ class AliyunCmsConfig(CollectorConfig):
         {"code", "collector", "consumer_group", "instance_id", "metric", "type"}
     )
     """Labels of the kind's catalogue and of the collector self-metrics."""
+    family_names: ClassVar[frozenset[str]] = frozenset(
+        {"kafka_consumer_message_accumulation", "aliyun_cms_datapoint_timestamp_seconds"}
+        | {"aliyun_cms_api_calls", "aliyun_cms_api_calls_total"}
+    )
 
     type: Literal["aliyun_cms"]
     region_id: str
@@ -141,6 +147,15 @@ class AliyunCmsConfig(CollectorConfig):
         if len(set(sources)) != len(sources):
             raise ValueError("each cms_metric may appear only once")
         return value
+
+    def named_families(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Each metric's family at `metrics[i].name`, except the default message_accumulation
+        one (a catalogue family)."""
+        return [
+            (("metrics", i, "name"), m.name)
+            for i, m in enumerate(self.metrics)
+            if (m.cms_metric, m.name) != DEFAULT_METRIC
+        ]
 
     @property
     def api_endpoint(self) -> str:

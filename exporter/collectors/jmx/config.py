@@ -56,6 +56,10 @@ class JmxConfig(CollectorConfig):
         {"client_id", "collector", "state", "target", "type"}
     )
     """Labels of the kind's catalogue (MetricSpec.labels) and the self-metrics'."""
+    family_names: ClassVar[frozenset[str]] = frozenset(
+        {"kafka_streams_kafka_metrics_count_count", "kafka_streams_alive", "kafka_streams_state"}
+        | {"kafka_streams_alive_stream_threads"}
+    )
 
     type: Literal["jmx"]
     host: str = "127.0.0.1"
@@ -98,6 +102,10 @@ class JmxConfig(CollectorConfig):
                     f"beans: metric name {name!r} uses the reserved prefix kafka_streams_"
                 )
         return self
+
+    def named_families(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Each extra bean's gauge, at `beans[i].name`."""
+        return [(("beans", i, "name"), bean.name) for i, bean in enumerate(self.beans)]
 
     @property
     def url(self) -> str:

@@ -32,6 +32,22 @@ class KafkaConfig(CollectorConfig):
         | {"status", "topic", "type"}
     )
     """Labels of the kind's catalogue (MetricSpec.labels), `cluster`, and the self-metrics'."""
+    family_names: ClassVar[frozenset[str]] = frozenset(
+        {"kafka_brokers", "kafka_broker_info", "kafka_topic_partitions"}
+        | {"kafka_topic_partition_current_offset", "kafka_topic_partition_oldest_offset"}
+        | {"kafka_topic_partition_leader", "kafka_topic_partition_replicas"}
+        | {"kafka_topic_partition_in_sync_replica", "kafka_topic_partition_leader_is_preferred"}
+        | {"kafka_topic_partition_under_replicated_partition"}
+        | {"kafka_consumergroup_current_offset", "kafka_consumergroup_current_offset_sum"}
+        | {"kafka_consumergroup_lag", "kafka_consumergroup_lag_sum"}
+        | {"kafka_consumergroup_members", "kafka_consumergroup_lag_seconds"}
+        | {"kafka_consumergroup_lag_seconds_max", "kafka_consumergroup_status"}
+        | {"kafka_consumergroup_status_complete", "kafka_consumergroup_partition_status"}
+        | {"kafka_consumergroup_state", "kafka_consumergroup_lag_seconds_retention_capped"}
+        | {"kafka_health_exporter_lag_seconds_pending"}
+        | {"kafka_health_exporter_lag_seconds_unreadable"}
+        | {"kafka_health_exporter_lag_seconds_fetch_requests"}
+    )
 
     type: Literal["kafka"]
     bootstrap_servers: list[str]
