@@ -22,7 +22,8 @@ class MalformedDatapoints(ValueError):
 def parse_datapoints(raw: object) -> list[dict[str, Any]]:
     """The points of one page: `raw` is the JSON string (an already decoded list is accepted).
 
-    An absent or empty string means no points.
+    An absent or empty string means no points. Not JSON, JSON nested too deeply for the
+    decoder, or not a list of objects: MalformedDatapoints.
     """
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return []
@@ -31,6 +32,8 @@ def parse_datapoints(raw: object) -> list[dict[str, Any]]:
             points = json.loads(raw)
         except ValueError as exc:
             raise MalformedDatapoints(f"Datapoints is not valid JSON: {exc}") from None
+        except RecursionError:  # `[[[[...`: the C decoder recurses per nesting level
+            raise MalformedDatapoints("Datapoints is nested too deeply") from None
     else:
         points = raw
     if not isinstance(points, list):
@@ -62,14 +65,15 @@ def point_key(point: Mapping[str, Any]) -> SeriesKey | None:
 def merge_newest(newest: dict[SeriesKey, Datapoint], points: Iterable[Mapping[str, Any]]) -> int:
     """Fold `points` into `newest`, keeping the latest usable point per series.
 
-    Points without a series key, a timestamp or a value are skipped; returns how many.
+    Points without a series key, a finite timestamp or a value are skipped; returns how many
+    (a NaN timestamp would never be replaced, as no comparison with it is true).
     """
     skipped = 0
     for point in points:
         key = point_key(point)
         millis = as_number(point.get("timestamp"), bool_is_number=False)
         value = point_value(point)
-        if key is None or millis is None or value is None:
+        if key is None or millis is None or not math.isfinite(millis) or value is None:
             skipped += 1
             continue
         current = newest.get(key)

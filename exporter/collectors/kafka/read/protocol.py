@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from aiokafka.errors import for_code
+from aiokafka.errors import KafkaError, for_code
 from aiokafka.protocol import admin
 from aiokafka.protocol.admin import (
     DescribeGroupsRequest_v0,
@@ -32,8 +32,26 @@ Send = Callable[[int, Request], Awaitable[Response]]
 """Sends one request to a broker (by node id) and returns its response."""
 
 
-class MalformedResponse(Exception):
-    """A broker answered with data that does not fit the request."""
+class MalformedResponse(KafkaError):
+    """A broker answered with data that does not fit the request (e.g. a null array where the
+    protocol has a list). A KafkaError, so a caller that leaves out a failing broker's part
+    leaves out a garbled answer the same way."""
+
+
+def _object(response: Response) -> dict[str, Any]:
+    """`response.to_object()`; MalformedResponse when an array in it is null (aiokafka decodes
+    length -1 as None, and its to_object then fails iterating it)."""
+    try:
+        return response.to_object()
+    except TypeError:
+        raise MalformedResponse(f"{type(response).__name__} has a null array") from None
+
+
+def _array(value: Any, what: str) -> Any:
+    """`value`, or MalformedResponse when the array `what` is null."""
+    if value is None:
+        raise MalformedResponse(f"{what} is a null array")
+    return value
 
 
 class DescribeGroupsRequest_v3(RequestStruct):
@@ -97,23 +115,26 @@ def offset_fetch_request(group: str, partitions: dict[str, list[int]] | None) ->
 
 
 def decode_metadata(response: Response) -> tuple[list[Broker], list[dict[str, Any]]]:
-    """Brokers and topic dicts (`topic`, `error_code`, `partitions`) from a Metadata response."""
-    data = response.to_object()
+    """Brokers and topic dicts (`topic`, `error_code`, `partitions`) from a Metadata response;
+    MalformedResponse for a null array."""
+    data = _object(response)
     brokers = [Broker(b["node_id"], b["host"], b["port"]) for b in data["brokers"]]
     return brokers, list(data["topics"])
 
 
 def decode_list_groups(response: Response) -> list[str]:
-    """Group ids from a ListGroups response; raises the broker's error."""
+    """Group ids from a ListGroups response; raises the broker's error (MalformedResponse for
+    a null array)."""
     if response.error_code:
         raise for_code(response.error_code)("ListGroups failed")
-    return [entry[0] for entry in response.groups]
+    return [entry[0] for entry in _array(response.groups, "groups")]
 
 
 def decode_list_offsets(response: Response) -> dict[tuple[str, int], int]:
-    """(topic, partition) -> offset for partitions answered without error."""
+    """(topic, partition) -> offset for partitions answered without error; MalformedResponse for
+    a null array."""
     out: dict[tuple[str, int], int] = {}
-    for topic in response.to_object()["topics"]:
+    for topic in _object(response)["topics"]:
         for part in topic["partitions"]:
             if part["error_code"]:
                 continue
@@ -135,12 +156,12 @@ def decode_describe_groups(response: Response, asked: Iterable[str]) -> dict[str
     brokers, e.g. Tansu, return garbage for all but the first group of a batch, and the caller
     falls back to one group per request). A group answered with an error code (e.g.
     COORDINATOR_LOAD_IN_PROGRESS, or a KIP-848 group this API cannot describe) is left out, so
-    one odd group never fails the others.
+    one odd group never fails the others. A null array is MalformedResponse too.
     """
     wanted = set(asked)
     answered: set[str] = set()
     out: dict[str, tuple[str, int]] = {}
-    for entry in response.to_object()["groups"]:
+    for entry in _object(response)["groups"]:
         group = entry.get("group")
         if group not in wanted or group in answered:
             raise MalformedResponse(f"DescribeGroups answered for unexpected group {group!r}")
@@ -153,13 +174,14 @@ def decode_describe_groups(response: Response, asked: Iterable[str]) -> dict[str
 
 
 def decode_offset_fetch(response: Response) -> dict[tuple[str, int], int]:
-    """(topic, partition) -> committed offset; partitions without a commit (-1) are left out."""
+    """(topic, partition) -> committed offset; partitions without a commit (-1) are left out.
+    Raises the broker's error (MalformedResponse for a null array)."""
     top_error = getattr(response, "error_code", 0)
     if top_error:
         raise for_code(top_error)("OffsetFetch failed")
     out: dict[tuple[str, int], int] = {}
-    for topic, partitions in response.topics:
-        for partition, offset, _metadata, error_code in partitions:
+    for topic, partitions in _array(response.topics, "topics"):
+        for partition, offset, _metadata, error_code in _array(partitions, f"{topic} partitions"):
             if error_code:
                 raise for_code(error_code)(f"OffsetFetch failed for {topic}-{partition}")
             if offset >= 0:
