@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.support.cms_api import Scenario, make_points
 from tests.support.cms_server import CmsServer
@@ -18,16 +15,6 @@ ACC = "kafka_consumer_message_accumulation"
 STAMP = "aliyun_cms_datapoint_timestamp_seconds"
 CALLS = "aliyun_cms_api_calls_total"
 UP = "kafka_health_exporter_collector_up"
-
-
-@pytest.fixture
-def cms() -> Iterator[CmsServer]:
-    """A CloudMonitor server of the test's own."""
-    server = CmsServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _env(cms: CmsServer) -> dict[str, str]:

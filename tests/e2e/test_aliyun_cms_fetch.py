@@ -8,7 +8,6 @@ import random
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 
 import pytest
 
@@ -18,16 +17,6 @@ from exporter.collectors.aliyun_cms.config import AliyunCmsConfig
 from exporter.collectors.aliyun_cms.state import CmsState, Datapoint
 from tests.support.cms_api import Scenario, make_points
 from tests.support.cms_server import CmsServer
-
-
-@pytest.fixture
-def cms() -> Iterator[CmsServer]:
-    """A CloudMonitor server of the test's own."""
-    server = CmsServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _collector(server: CmsServer, **overrides: object) -> AliyunCmsCollector:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,16 +18,6 @@ from tests.support.exporter_process import ExporterProcess, value, wait_for
 
 ACC = "kafka_consumer_message_accumulation"
 RSS_LIMIT_MB = 250
-
-
-@pytest.fixture
-def cms() -> Iterator[CmsServer]:
-    """A CloudMonitor server of the test's own."""
-    server = CmsServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _config(cms: CmsServer, extra: str = "", interval: str = "1s", timeout: str = "800ms") -> str:

@@ -9,11 +9,9 @@ import asyncio
 import json
 import signal
 import time
-import urllib.request
 from pathlib import Path
-from typing import Any
 
-from tests.support.exporter_process import ExporterProcess, value, wait_for
+from tests.support.exporter_process import ExporterProcess, post_reload, value, wait_for
 from tests.support.kafka_cluster import KafkaCluster
 from tests.support.kafka_helpers import commit, create_topics, produce, unique
 from tests.unit.config.test_hostile_config import alias_bomb
@@ -24,15 +22,6 @@ GOOD = (
     "collectors:\n  - {name: down, type: kafka, bootstrap_servers: '127.0.0.1:1', interval: 1s,"
     " timeout: 500ms}\n"
 )
-
-
-def _post_reload(exporter: ExporterProcess) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(exporter.url + "/-/reload", method="POST", data=b"")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 def _rss_kib(exporter: ExporterProcess) -> int:
@@ -92,10 +81,10 @@ def test_reloads_of_unreadable_files_answer_400_and_count_as_failures(tmp_path: 
     with ExporterProcess(GOOD, tmp_path) as exporter:
         for failures, (name, (content, reason)) in enumerate(bad.items(), start=1):
             exporter.config_path.write_text(GOOD)
-            assert _post_reload(exporter)[0] == 200
+            assert post_reload(exporter)[0] == 200
             assert value(exporter.metrics(), OK_RELOAD) == 1
             exporter.config_path.write_bytes(content)
-            status, body = _post_reload(exporter)
+            status, body = post_reload(exporter)
             assert status == 400, (name, status, body)
             assert body["status"] == "error" and len(body["errors"]) == 1, (name, body)
             assert body["errors"][0].startswith(f"{exporter.config_path}: ")

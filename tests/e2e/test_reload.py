@@ -5,19 +5,17 @@ SIGHUP and POST /-/reload; reloads racing refreshes and scrapes."""
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import signal
 import threading
 import time
-import urllib.request
 from pathlib import Path
-from typing import Any
 
 from tests.support.exporter_process import (
     ExporterProcess,
     Samples,
     parse_metrics,
+    post_reload,
     select,
     value,
     wait_for,
@@ -37,15 +35,6 @@ def _kafka(
         f"  - {{name: {name}, type: kafka, bootstrap_servers: '{bootstrap}', interval: {interval},"
         f" timeout: {timeout}, topics: {{include: ['{topic}']}}}}\n"
     )
-
-
-def _post_reload(exporter: ExporterProcess) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(exporter.url + "/-/reload", method="POST", data=b"")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 def _offset(samples: Samples, cluster: str, topic: str) -> float | None:
@@ -91,7 +80,7 @@ async def test_added_changed_removed_unchanged_and_a_broken_file(
         assert down_failures is not None
 
         exporter.config_path.write_text(after)
-        status, body = _post_reload(exporter)
+        status, body = post_reload(exporter)
         assert status == 200, body
         assert body["collectors"] == {
             "added": ["new"],
@@ -157,12 +146,12 @@ async def test_added_changed_removed_unchanged_and_a_broken_file(
         )
         for cluster, topic in (("keep", topic_a), ("change", topic_b), ("new", topic_b)):
             assert _offset(exporter.metrics(), cluster, topic) is not None
-        status, body = _post_reload(exporter)
+        status, body = post_reload(exporter)
         assert status == 400 and body["status"] == "error" and len(body["errors"]) == 3, body
 
         # fixed again: success resets the gauge; the listen address needs a restart
         exporter.config_path.write_text("server: {listen: '0.0.0.0:1'}\n" + after)
-        status, body = _post_reload(exporter)
+        status, body = post_reload(exporter)
         assert status == 200 and body["collectors"]["unchanged"] == [
             "keep",
             "down",
@@ -215,7 +204,7 @@ async def test_reloads_racing_refreshes_and_scrapes(broker: KafkaCluster, tmp_pa
             rng = random.Random(9)
             for i in range(16):
                 exporter.config_path.write_text(configs[(i + 1) % 2])
-                status, body = _post_reload(exporter)
+                status, body = post_reload(exporter)
                 assert status == 200, body
                 assert "stable" in body["collectors"]["unchanged"]
                 await asyncio.sleep(rng.uniform(0.0, 0.6))

@@ -152,3 +152,13 @@ class ExporterProcess:
         wait_for(
             lambda: self.get("/ready")[0] == 200, timeout, what=f"/ready; log: {self.log()[-3000:]}"
         )
+
+
+def post_reload(exporter: ExporterProcess) -> tuple[int, dict[str, Any]]:
+    """POST /-/reload; (status, decoded JSON) for any HTTP status."""
+    request = urllib.request.Request(exporter.url + "/-/reload", method="POST", data=b"")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
