@@ -179,12 +179,13 @@ def test_a_valid_response_decodes() -> None:
     }
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda case: case[0].__name__)
+WITH_ARRAYS = [case for case in CASES if any(isinstance(f, Array) for f in case[0].SCHEMA.fields)]
+
+
+@pytest.mark.parametrize("case", WITH_ARRAYS, ids=lambda case: case[0].__name__)
 def test_a_null_array_is_malformed(case: tuple[type[Response], Decoder]) -> None:
     cls, decoder = case
     nulls = [None if isinstance(f, Array) else _EMPTY.get(f, 0) for f in cls.SCHEMA.fields]
-    if not any(v is None for v in nulls):
-        pytest.skip("no array field")
     with pytest.raises(MalformedResponse):
         decoder(cls(*nulls))
 
