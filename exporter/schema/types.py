@@ -1,4 +1,4 @@
-"""Value types shared by every config model: durations, host:port addresses, metric names and
+"""Value types shared by every config model: durations, metric names and
 include/exclude name filters (full-match regular expressions with RE2 semantics: matching takes
 time linear in the name, so a pattern like `(a+)+$` cannot freeze the exporter; backreferences
 and lookarounds, which RE2 cannot express, are config errors)."""
@@ -19,7 +19,6 @@ from pydantic import (
     model_validator,
 )
 
-from exporter.schema.addresses import split_host_port
 from exporter.schema.durations import parse_duration
 
 _RE2_OPTIONS = re2.Options()
@@ -29,15 +28,6 @@ _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 """A positive duration in seconds, written `500ms`, `30s`, `5m`, `1h` or a number."""
-
-
-def _check_host_port(value: str) -> str:
-    split_host_port(value)
-    return value
-
-
-HostPort = Annotated[str, AfterValidator(_check_host_port)]
-"""`HOST:PORT` with a port from 1 to 65535 (IPv6 as `[::1]:PORT`)."""
 
 
 def _check_metric_name(value: str) -> str:
