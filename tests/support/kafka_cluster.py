@@ -29,9 +29,8 @@ from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
 from exporter.cli.demo.broker import TansuBroker
-from exporter.cli.demo.processes import free_port
 from tests.support.kafka_jars import KAFKA_4, KafkaUnavailable, java_command
-from tests.support.kafka_node import KafkaNode, Listener
+from tests.support.kafka_node import KafkaNode, Listener, distinct_free_ports
 
 T = TypeVar("T")
 
@@ -82,12 +81,16 @@ class KafkaCluster:
         if self.directory is None:
             self.directory = Path(tempfile.mkdtemp(prefix=f"kafka-{self.version}-"))
         self.cluster_id = _cluster_id()
+        per_node = 2 + len(self.listeners)  # broker, controller, one per extra listener
+        ports = iter(distinct_free_ports(per_node * self.size))
         self.nodes = [
             KafkaNode(
                 node_id=i + 1,
                 version=self.version,
                 directory=self.directory / f"node-{i + 1}",
-                extra_ports={listener.name: free_port() for listener in self.listeners},
+                broker_port=next(ports),
+                controller_port=next(ports),
+                extra_ports={listener.name: next(ports) for listener in self.listeners},
                 jvm=self.jvm,
             )
             for i in range(self.size)

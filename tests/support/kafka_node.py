@@ -11,12 +11,23 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from exporter.cli.demo.processes import free_port, stop_process
 from tests.support.kafka_jars import java_command
+
+
+def distinct_free_ports(count: int) -> list[int]:
+    """`count` different free ports on 127.0.0.1: every socket stays bound until all are chosen
+    (one `free_port()` after another may hand out the same port twice)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
 
 
 @dataclass
