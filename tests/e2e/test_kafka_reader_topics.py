@@ -1,5 +1,6 @@
-"""Explicit OffsetFetch (Tansu refuses the null topic list): a known group is asked only for the
-topics it has commits on; groups take turns at a full rescan, one in RESCAN_EVERY reads each."""
+"""Explicit OffsetFetch (Tansu refuses the null topic list before OffsetFetch v8; the reader is
+made to see a broker without v8): a known group is asked only for the topics it has commits on;
+groups take turns at a full rescan, one in RESCAN_EVERY reads each."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from typing import Any
 
 from exporter.cli.demo.broker import TansuBroker
 from exporter.collectors.kafka.config import KafkaConfig
-from exporter.collectors.kafka.read.groups import RESCAN_EVERY
+from exporter.collectors.kafka.read.committed_offsets import RESCAN_EVERY
 from exporter.collectors.kafka.read.reader import ClusterReader
 from tests.support.kafka_helpers import commit, create_topics, unique
+from tests.support.unbatched_reads import one_group_per_fetch
 
 
 def _reader(bootstrap: str, prefix: str, **options: Any) -> ClusterReader:
@@ -28,7 +30,7 @@ def _reader(bootstrap: str, prefix: str, **options: Any) -> ClusterReader:
         topics={"include": [f"{prefix}.*"]},
         **options,
     )
-    return ClusterReader(config)
+    return one_group_per_fetch(ClusterReader(config))
 
 
 async def test_known_groups_are_asked_for_their_topics_and_rescanned(tansu: TansuBroker) -> None:

@@ -19,6 +19,7 @@ from exporter.collectors.kafka.metrics import (
     cluster_metrics,
     evaluation_metrics,
     lag_read_metrics,
+    share_group_metrics,
 )
 from exporter.collectors.kafka.read.reader import ClusterReader
 from exporter.collectors.kafka.read.record_reads import RecordReads
@@ -51,7 +52,10 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
 
     config_model = KafkaConfig
     catalogue = (
-        cluster_metrics.CATALOGUE + evaluation_metrics.CATALOGUE + lag_read_metrics.CATALOGUE
+        cluster_metrics.CATALOGUE
+        + evaluation_metrics.CATALOGUE
+        + share_group_metrics.CATALOGUE
+        + lag_read_metrics.CATALOGUE
     )
 
     def __init__(self, config: KafkaConfig) -> None:
@@ -156,6 +160,7 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
                 cfg.labels,
                 cfg.status.partition_metrics,
             ),
+            *share_group_metrics.to_metrics(fetched.state, cfg.cluster_label, cfg.labels),
             *(
                 lag_read_metrics.to_metrics(
                     fetched.evaluation,

@@ -29,7 +29,7 @@ class KafkaConfig(CollectorConfig):
 
     reserved_labels: ClassVar[frozenset[str]] = frozenset(
         {"address", "cluster", "collector", "consumergroup", "id", "partition", "state"}
-        | {"status", "topic", "type"}
+        | {"status", "topic", "type", "protocol_type", "sharegroup"}
     )
     """Labels of the kind's catalogue (MetricSpec.labels), `cluster`, and the self-metrics'."""
     family_names: ClassVar[frozenset[str]] = frozenset(
@@ -46,7 +46,9 @@ class KafkaConfig(CollectorConfig):
         | {"kafka_consumergroup_state", "kafka_consumergroup_lag_seconds_retention_capped"}
         | {"kafka_health_exporter_lag_seconds_pending"}
         | {"kafka_health_exporter_lag_seconds_unreadable"}
-        | {"kafka_health_exporter_lag_seconds_fetch_requests"}
+        | {"kafka_health_exporter_lag_seconds_fetch_requests", "kafka_consumergroup_info"}
+        | {"kafka_sharegroup_lag", "kafka_sharegroup_lag_sum", "kafka_sharegroup_start_offset"}
+        | {"kafka_sharegroup_members", "kafka_sharegroup_state"}
     )
 
     type: Literal["kafka"]

@@ -29,13 +29,36 @@ class PartitionInfo:
 
 @dataclass(frozen=True)
 class GroupInfo:
-    """One consumer group: membership and committed offsets."""
+    """One group that commits offsets (classic, consumer or streams): membership and offsets."""
 
     members: int | None
-    """Members from DescribeGroups; None when the describe failed."""
+    """Members as the group's describe API counts them; None when the describe failed."""
     state: str | None = None
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     """(topic, partition) -> committed offset; partitions without a commit are absent."""
+    type: str = "classic"
+    """The group's type as ListGroups v5 names it (classic, consumer, streams); classic where the
+    broker does not say (brokers before ListGroups v5 have classic groups only)."""
+    protocol_type: str = "consumer"
+    """The group's protocol type from ListGroups (consumer, connect, streams, ...)."""
+
+
+@dataclass(frozen=True)
+class SharePartition:
+    """One partition of a share group (KIP-932) as DescribeShareGroupOffsets reports it."""
+
+    start_offset: int
+    lag: int | None
+    """Records not yet delivery-complete; None when the broker does not know (-1, or v0)."""
+
+
+@dataclass(frozen=True)
+class ShareGroupInfo:
+    """One share group: membership, state and its partitions' start offsets and lag."""
+
+    members: int | None
+    state: str | None = None
+    partitions: dict[tuple[str, int], SharePartition] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -45,3 +68,4 @@ class ClusterState:
     brokers: tuple[Broker, ...]
     topics: dict[str, dict[int, PartitionInfo]]
     groups: dict[str, GroupInfo]
+    share_groups: dict[str, ShareGroupInfo] = field(default_factory=dict)

@@ -87,6 +87,13 @@ GROUP_MEMBERS = MetricSpec(
     "Members of the consumer group (0 when its consumers are down).",
     ("cluster", "consumergroup"),
 )
+GROUP_INFO = MetricSpec(
+    "kafka_consumergroup_info",
+    "gauge",
+    "Always 1: the group's type as ListGroups v5 names it (classic, consumer, streams; classic "
+    "on brokers before it) and its protocol type.",
+    ("cluster", "consumergroup", "type", "protocol_type"),
+)
 
 CATALOGUE: tuple[MetricSpec, ...] = (
     BROKERS,
@@ -104,6 +111,7 @@ CATALOGUE: tuple[MetricSpec, ...] = (
     GROUP_LAG,
     GROUP_LAG_SUM,
     GROUP_MEMBERS,
+    GROUP_INFO,
 )
 
 
@@ -148,14 +156,16 @@ def topic_families(state: ClusterState, cluster: str, const: dict[str, str]) -> 
 
 
 def group_families(state: ClusterState, cluster: str, const: dict[str, str]) -> list[Metric]:
-    """Per-group series: committed offsets, lag and members."""
+    """Per-group series: committed offsets, lag, members and type."""
     committed = GROUP_CURRENT_OFFSET.family(const)
     committed_sum = GROUP_CURRENT_OFFSET_SUM.family(const)
     lag = GROUP_LAG.family(const)
     lag_sum = GROUP_LAG_SUM.family(const)
     members = GROUP_MEMBERS.family(const)
+    group_info = GROUP_INFO.family(const)
     numbers = PartitionLabels()
     for group, info in sorted(state.groups.items()):
+        group_info.add([cluster, group, info.type, info.protocol_type], 1)
         if info.members is not None:
             members.add([cluster, group], info.members)
         offset_sums: dict[str, int] = {}
@@ -177,7 +187,7 @@ def group_families(state: ClusterState, cluster: str, const: dict[str, str]) -> 
             committed_sum.add([cluster, group, topic], total)
         for topic, total in lag_sums.items():
             lag_sum.add([cluster, group, topic], total)
-    return build_families([committed, committed_sum, lag, lag_sum, members])
+    return build_families([committed, committed_sum, lag, lag_sum, members, group_info])
 
 
 def to_metrics(

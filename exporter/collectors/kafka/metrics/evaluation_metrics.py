@@ -51,8 +51,10 @@ PARTITION_STATUS = MetricSpec(
 GROUP_STATE = MetricSpec(
     "kafka_consumergroup_state",
     "gauge",
-    "Group state reported by the broker (DescribeGroups): 1 for the current one of Stable, "
-    "Empty, PreparingRebalance, CompletingRebalance, Dead (and any other the broker names).",
+    "Group state reported by the broker (the describe API of the group's type): 1 for the "
+    "current one of Stable, Empty, PreparingRebalance, CompletingRebalance, Dead (classic), "
+    "Empty, Assigning, Reconciling, Stable, Dead (consumer), Empty, NotReady, Assigning, "
+    "Reconciling, Stable, Dead (streams), and any other the broker names.",
     ("cluster", "consumergroup", "state"),
 )
 
@@ -65,13 +67,13 @@ CATALOGUE: tuple[MetricSpec, ...] = (
     GROUP_STATE,
 )
 
-GROUP_STATES: tuple[str, ...] = (
-    "Stable",
-    "Empty",
-    "PreparingRebalance",
-    "CompletingRebalance",
-    "Dead",
-)
+GROUP_STATES: dict[str, tuple[str, ...]] = {
+    "classic": ("Stable", "Empty", "PreparingRebalance", "CompletingRebalance", "Dead"),
+    "consumer": ("Empty", "Assigning", "Reconciling", "Stable", "Dead"),
+    "streams": ("Empty", "NotReady", "Assigning", "Reconciling", "Stable", "Dead"),
+    "share": ("Empty", "Stable", "Dead"),
+}
+"""The states each group type's describe API names (KIP-848, KIP-1071, KIP-932)."""
 
 
 def to_metrics(
@@ -110,7 +112,8 @@ def to_metrics(
 
     for group, info in sorted(state.groups.items()):
         if info.state:
-            group_state.add_state((cluster, group), GROUP_STATES, info.state)
+            states = GROUP_STATES.get(info.type, GROUP_STATES["classic"])
+            group_state.add_state((cluster, group), states, info.state)
 
     return build_families(
         [lag_seconds, lag_seconds_max, status, complete, partition_status, group_state]

@@ -1,10 +1,12 @@
 """Reads one Kafka cluster with aiokafka's protocol client: one `ClusterReader.read()` a refresh.
 
 Per refresh: one Metadata request, ListGroups to every broker (the broker that lists a group is its
-coordinator), ListOffsets latest+earliest batched per partition leader, DescribeGroups batched per
-coordinator, and OffsetFetch per group under a bounded concurrency. The client and its connections
-live between refreshes and are rebuilt after a failure. Where OffsetFetch must name partitions,
-known groups are asked only for the topics they had commits on, with periodic full rescans.
+coordinator, v5 names its type), ListOffsets latest+earliest batched per partition leader, each
+group type's describe API batched per coordinator, OffsetFetch v8+ for many groups per request
+(one group per request on brokers before Kafka 3.0), DescribeShareGroupOffsets batched, under a
+bounded concurrency. The client and its connections live between refreshes and are rebuilt after
+a failure. Where OffsetFetch must name partitions, known groups are asked only for the topics they
+had commits on, with periodic full rescans.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from collections import Counter
 from functools import partial
 
 from aiokafka import AIOKafkaClient
+from aiokafka.errors import KafkaError
 from aiokafka.protocol.api import Request, Response
 
 from exporter.collectors.kafka.config import KafkaConfig
+from exporter.collectors.kafka.protocol.api_versions import ApiVersions, node_versions
 from exporter.collectors.kafka.read.concurrency import all_or_cancel
 from exporter.collectors.kafka.read.connection import Connection
+from exporter.collectors.kafka.read.group_listing import Listing
 from exporter.collectors.kafka.read.groups import GroupReads
 from exporter.collectors.kafka.read.topics import (
     partition_infos,
@@ -27,7 +32,7 @@ from exporter.collectors.kafka.read.topics import (
     read_metadata,
     read_watermarks,
 )
-from exporter.collectors.kafka.state import ClusterState
+from exporter.collectors.kafka.state import Broker, ClusterState
 
 log = logging.getLogger(__name__)
 
@@ -48,17 +53,17 @@ class ClusterReader:
     @property
     def _null_offset_fetch(self) -> bool | None:
         """Whether OffsetFetch for all partitions works; None: not known yet (tests read it)."""
-        return self._groups.null_offset_fetch
+        return self._groups.committed.null_offset_fetch
 
     @property
     def _batch_describe(self) -> bool | None:
         """Whether batched DescribeGroups is well-formed; None: not known yet (tests read it)."""
-        return self._groups.batch_describe
+        return self._groups.describer.batch_describe
 
     @property
     def _group_topics(self) -> dict[str, frozenset[str]]:
         """Topics each group had commits on at its last answer (tests read it)."""
-        return self._groups.group_topics
+        return self._groups.committed.group_topics
 
     async def read(self) -> ClusterState:
         """Read brokers, topics, watermarks, groups and committed offsets."""
@@ -113,20 +118,43 @@ class ClusterReader:
         send = partial(self._send, client)
         brokers, raw_topics = await read_metadata(client, send)
         topics = partitions_of(raw_topics, cfg.topics.matches)
-        coordinators = await groups.coordinators(send, [b.node_id for b in brokers])
-        await groups.probe_brokers(send, coordinators, topics)
+        listing = await groups.listing(send, [b.node_id for b in brokers])
+        versions = await _versions(client, _nodes(listing, brokers))
+        groups.announce(versions)
+        await groups.probe_brokers(send, listing, topics, versions)
         if cfg.topic_metrics:
-            (newest, oldest), (descriptions, offsets) = await all_or_cancel(
+            (newest, oldest), details = await all_or_cancel(
                 read_watermarks(send, topics, True, cfg.name),
-                groups.details(send, coordinators, topics),
+                groups.details(send, listing, topics, versions),
             )
         else:  # lag only: newest offsets of the topics groups have committed on
-            descriptions, offsets = await groups.details(send, coordinators, topics)
-            committed = {topic for found in offsets.values() for topic, _ in found}
+            details = await groups.details(send, listing, topics, versions)
+            committed = {topic for found in details.offsets.values() for topic, _ in found}
             topics = {t: parts for t, parts in topics.items() if t in committed}
             newest, oldest = await read_watermarks(send, topics, False, cfg.name)
+        group_infos, share_infos = groups.infos(listing, details)
         return ClusterState(
             brokers=tuple(brokers),
             topics=partition_infos(topics, newest, oldest),
-            groups=groups.infos(coordinators, descriptions, offsets),
+            groups=group_infos,
+            share_groups=share_infos,
         )
+
+
+async def _versions(client: AIOKafkaClient, nodes: list[int]) -> dict[int, ApiVersions]:
+    """The ApiVersions of `nodes`; a broker that cannot be reached now is left out (its groups
+    are then read with the oldest requests, and fail like any request to it)."""
+    out: dict[int, ApiVersions] = {}
+    for node in nodes:
+        try:
+            out[node] = await node_versions(client, node)
+        except KafkaError as exc:
+            log.debug("no ApiVersions of broker %s: %r", node, exc)
+    return out
+
+
+def _nodes(listing: Listing, brokers: list[Broker]) -> list[int]:
+    """The coordinators of the listed groups; every broker when there are none (to say once
+    what the cluster offers)."""
+    coordinators = sorted({entry.node for entry in listing.values()})
+    return coordinators or [b.node_id for b in brokers]
