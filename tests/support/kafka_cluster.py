@@ -6,6 +6,15 @@ The jars and the java command line come from tests/support/kafka_jars.py, each n
 sees every broker in metadata, and stops (SIGTERM, then SIGKILL) and reaps every JVM it started.
 One node bootstraps its quorum with `--standalone`; several form a static quorum
 (`controller.quorum.voters`).
+
+Group types: a freshly formatted 4.4 cluster finalizes `share.version=2` (share groups, KIP-932,
+with DLQ support) and `streams.version=1` (streams groups, KIP-1071) by itself: StorageTool's
+defaults for metadata.version 4.4-IV2, and `group.coordinator.rebalance.protocols` (deprecated)
+defaults to classic,consumer,streams, while share groups follow share.version alone. So nothing is
+pinned by default; `features` pins levels at format time (`--feature share.version=0` formats a
+cluster without share groups). On 4.x the KIP-848, share and streams heartbeat intervals are
+lowered to 500 ms (`GROUP_HEARTBEATS`): members join and reconcile in about a second instead of
+5 s per step. Kafka 3.x gets neither.
 """
 
 from __future__ import annotations
@@ -34,6 +43,14 @@ from tests.support.kafka_node import KafkaNode, Listener, distinct_free_ports
 
 T = TypeVar("T")
 
+GROUP_HEARTBEATS = {
+    f"group.{kind}.{name}heartbeat.interval.ms": "500"
+    for kind in ("consumer", "share", "streams")
+    for name in ("", "min.")
+}
+"""Broker properties of Kafka 4.x nodes: the heartbeat interval the coordinator hands KIP-848,
+share and streams group members (default 5 s, minimum 5 s)."""
+
 
 @dataclass
 class KafkaCluster:
@@ -49,6 +66,8 @@ class KafkaCluster:
     """`--add-scram` arguments for the format step, e.g. `SCRAM-SHA-256=[name=u,password=p]`."""
     jvm: tuple[str, ...] = ()
     """Extra JVM options, e.g. `-Djava.security.auth.login.config=...`."""
+    features: dict[str, int] = field(default_factory=dict)
+    """`--feature name=level` pins for the format step, e.g. {"share.version": 0}."""
     directory: Path | None = None
     nodes: list[KafkaNode] = field(default_factory=list)
     cluster_id: str = ""
@@ -162,6 +181,8 @@ class KafkaCluster:
             args.append("--standalone")
         for user in self.scram_users:
             args += ["--add-scram", user]
+        for name, level in self.features.items():
+            args += ["--feature", f"{name}={level}"]
         result = subprocess.run(
             java_command(self.version, "kafka.tools.StorageTool", *args),
             capture_output=True, text=True, timeout=120,
@@ -204,6 +225,7 @@ class KafkaCluster:
             "log.flush.interval.messages": "1000000",
             "controlled.shutdown.max.retries": "1",
             "unclean.leader.election.enable": "false",
+            **(GROUP_HEARTBEATS if _major(self.version) >= 4 else {}),
             **scoped,
             **self.properties,
         }
@@ -214,6 +236,11 @@ class KafkaCluster:
                 f"{i + 1}@127.0.0.1:{n.controller_port}" for i, n in enumerate(self.nodes)
             )
         return "".join(f"{key}={value}\n" for key, value in props.items())
+
+
+def _major(version: str) -> int:
+    """4 for "4.4.0"."""
+    return int(version.split(".", 1)[0])
 
 
 def _cluster_id() -> str:

@@ -44,7 +44,10 @@ class StreamsApp:
         threads: int = 1,
         poison: str = "throw",
         port: int | None = None,
+        group_protocol: str | None = None,
     ) -> None:
+        """`group_protocol` "streams" joins a KIP-1071 streams group (Kafka 4.2+), "classic" the
+        old protocol; None leaves group.protocol unset (the client's default, classic)."""
         self.version = version
         self.port = port or free_port()
         self.workdir = workdir
@@ -58,6 +61,7 @@ class StreamsApp:
             "--bootstrap", bootstrap, "--application-id", application_id,
             "--input", topics[0], "--output", topics[1], "--state-dir", str(state_dir),
             "--handler", handler, "--threads", str(threads), "--poison", poison,
+            *(["--group-protocol", group_protocol] if group_protocol else []),
         ]  # fmt: skip
         self.process: subprocess.Popen[str] | None = None
         self._lines: queue.Queue[str] = queue.Queue()

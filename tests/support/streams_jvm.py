@@ -1,25 +1,19 @@
 """How the real Kafka Streams test app (tests/support/streams) is built and reached.
 
 `streams_classpath(version)` builds the app once per Kafka version into `.cache/streams-<version>/`
-(skipped when the jar is there); `jmx_flags(port)` are the remote JMX flags of
+(again when a source is newer than the jar); `jmx_flags(port)` are the remote JMX flags of
 examples/streams-sidecar.yaml; `query_jmx` is one batched read with the exporter's own query code.
 """
 
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import shutil
-import subprocess
 from collections.abc import Sequence
-from pathlib import Path
 
 from exporter.collectors.jmx.config import service_url_for
 from exporter.collectors.jmx.query import Endpoint, Query, Reading, run_queries
+from tests.support.maven_build import maven_classpath
 
-ROOT = Path(__file__).resolve().parents[2]
-POM = ROOT / "tests" / "support" / "streams" / "pom.xml"
-CACHE = ROOT / ".cache"
 MAIN_CLASS = "khe.streams.StreamsApp"
 HEAP = "-Xmx256m"
 
@@ -39,26 +33,8 @@ def jmx_flags(port: int) -> list[str]:
 
 
 def streams_classpath(version: str) -> str:
-    """The app's classpath for Kafka `version`, building it with Maven on first use."""
-    base = CACHE / f"streams-{version}"
-    jar = base / "target" / "streams-app.jar"
-    libs = base / "libs"
-    CACHE.mkdir(exist_ok=True)
-    with (CACHE / f"streams-{version}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel sessions build once
-        if not jar.exists() or not any(libs.glob(f"kafka-streams-{version}.jar")):
-            mvn = shutil.which("mvn")
-            assert mvn, "mvn is needed to build tests/support/streams (the real Kafka Streams app)"
-            done = subprocess.run(
-                [mvn, "-q", "-B", "-f", str(POM), f"-Dkafka.version={version}",
-                 "package", "dependency:copy-dependencies"],
-                capture_output=True, text=True, timeout=900,
-            )  # fmt: skip
-            assert done.returncode == 0 and jar.exists(), (
-                f"mvn could not build the Streams app for Kafka {version}:"
-                f" {done.stdout[-3000:]}{done.stderr[-3000:]}"
-            )
-    return f"{jar}:{libs}/*"
+    """The app's classpath for Kafka `version`, built with Maven when missing or stale."""
+    return maven_classpath("streams", version, "streams-app.jar", f"kafka-streams-{version}.jar")
 
 
 def query_jmx(port: int, queries: Sequence[Query], timeout: float = 10.0) -> list[Reading]:

@@ -40,3 +40,12 @@ def negotiate(request: Request, versions: ApiVersions) -> Any:
         raise IncompatibleBrokerVersion(
             f"{type(request).__name__}: the broker offers versions {offered}"
         ) from None
+
+
+def speaks(versions: ApiVersions, request: type[Request[Any]]) -> bool:
+    """Whether a broker with `versions` offers a version of `request` that it defines (e.g.
+    Kafka 4.1+ offers ShareGroupDescribe v1 only: v0 was 4.0's early access)."""
+    return any(
+        supports(versions, struct.API_KEY, struct.API_VERSION)
+        for struct in request._CLASSES  # the versions the Request type declares
+    )

@@ -11,7 +11,7 @@ FEATURES: tuple[tuple[int, int, str], ...] = (
     (9, 8, "many groups per OffsetFetch (v8, KIP-709): one group per request"),
     (69, 0, "KIP-848 consumer groups (ConsumerGroupDescribe)"),
     (89, 0, "streams groups (StreamsGroupDescribe, KIP-1071)"),
-    (77, 0, "share groups (ShareGroupDescribe, KIP-932)"),
+    (77, 1, "share groups (ShareGroupDescribe v1, KIP-932)"),
     (90, 0, "share group offsets (DescribeShareGroupOffsets, KIP-932)"),
 )
 """(API key, version, what is off without it)."""

@@ -6,7 +6,7 @@ so a group is described only by the API of its type."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from typing import Any
 
 from aiokafka.errors import KafkaConnectionError, KafkaError
 from aiokafka.protocol.api import Request
@@ -30,12 +30,12 @@ Descriptions = dict[str, tuple[str, int]]
 DESCRIBE_BATCH = 100
 """Groups per describe request (where the brokers answer batches well-formed)."""
 
-NEW_DESCRIBE_APIS: dict[str, tuple[int, Callable[[list[str]], Request]]] = {
-    "consumer": (69, ConsumerGroupDescribeRequest),
-    "streams": (89, StreamsGroupDescribeRequest),
-    "share": (77, ShareGroupDescribeRequest),
+NEW_DESCRIBE_APIS: dict[str, type[Request[Any]]] = {
+    "consumer": ConsumerGroupDescribeRequest,
+    "streams": StreamsGroupDescribeRequest,
+    "share": ShareGroupDescribeRequest,
 }
-"""Group type -> (API key, request) of the describe API for groups of that type."""
+"""Group type -> the request of the describe API for groups of that type."""
 
 
 class GroupDescriber:
@@ -85,9 +85,9 @@ class GroupDescriber:
         self, send: Send, node: int, group_type: str, groups: list[str]
     ) -> Descriptions:
         """Describe groups through the API of their type, batched."""
-        _key, request = NEW_DESCRIBE_APIS[group_type]
+        request = NEW_DESCRIBE_APIS[group_type](groups)
         try:
-            answers = decode_group_describe(await send(node, request(groups)), groups)
+            answers = decode_group_describe(await send(node, request), groups)
         except protocol.MalformedResponse as exc:
             log.warning("%s: %s describe is malformed: %s", self.name, group_type, exc)
             return {}

@@ -13,7 +13,8 @@ from functools import partial
 from typing import TypeVar
 
 from exporter.collectors.kafka.config import KafkaConfig
-from exporter.collectors.kafka.protocol.api_versions import ApiVersions, supports
+from exporter.collectors.kafka.protocol.api_versions import ApiVersions, speaks, supports
+from exporter.collectors.kafka.protocol.share_offsets import DescribeShareGroupOffsetsRequest
 from exporter.collectors.kafka.read import broker_features
 from exporter.collectors.kafka.read.committed_offsets import (
     GROUPS_VERSION,
@@ -31,7 +32,6 @@ from exporter.collectors.kafka.read.group_describe import (
 from exporter.collectors.kafka.read.group_listing import CLASSIC, SHARE, Listing, list_groups
 from exporter.collectors.kafka.read.protocol import Send
 from exporter.collectors.kafka.read.share_reads import (
-    SHARE_OFFSETS_API,
     SHARE_OFFSETS_BATCH,
     ShareOffsets,
     fetch_share_offsets,
@@ -173,13 +173,13 @@ class GroupReads:
         for group, entry in listing.items():
             node, offered = entry.node, versions.get(entry.node, {})
             group_type = entry.type
-            if group_type in NEW_DESCRIBE_APIS and not supports(
-                offered, NEW_DESCRIBE_APIS[group_type][0], 0
+            if group_type in NEW_DESCRIBE_APIS and not speaks(
+                offered, NEW_DESCRIBE_APIS[group_type]
             ):
                 group_type = CLASSIC  # not this broker's API: DescribeGroups says what it can
             by_type[group_type][node].append(group)
             if entry.type == SHARE:
-                if supports(offered, SHARE_OFFSETS_API, 0):
+                if speaks(offered, DescribeShareGroupOffsetsRequest):
                     share_batches[node].append(group)
             elif fetch_many and supports(offered, OFFSET_FETCH_API, GROUPS_VERSION):
                 fetch_batches[node].append(group)

@@ -16,7 +16,6 @@ from exporter.collectors.kafka.state import SharePartition
 
 log = logging.getLogger(__name__)
 
-SHARE_OFFSETS_API = 90
 SHARE_OFFSETS_BATCH = 100
 """Share groups per DescribeShareGroupOffsets request."""
 

@@ -28,6 +28,9 @@ import org.apache.kafka.streams.kstream.Produced;
  * {@code --poison pass}. {@code --handler default} sets no handler (Kafka's default,
  * SHUTDOWN_CLIENT since 2.8); SHUTDOWN_CLIENT or REPLACE_THREAD install one returning that.
  *
+ * <p>{@code --group-protocol classic|streams} sets group.protocol (unset: the client's default,
+ * classic); {@code streams} makes the app a KIP-1071 streams group member on Kafka 4.2+.
+ *
  * <p>Stdin commands: {@code close} calls {@code KafkaStreams.close()} and keeps the JVM running
  * (a client closed in a live JVM); {@code state} prints the client's state. Stdout lines the
  * harness waits for: {@code STATE old -> new}, {@code STARTED}, {@code OK close ...}.
@@ -53,9 +56,17 @@ public final class StreamsApp {
     props.put(StreamsConfig.STATE_DIR_CONFIG, require(args, "state-dir"));
     props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "200");
     props.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, "1");
-    // A SIGKILLed member leaves the group quickly (the broker's minimum session timeout).
-    props.put(StreamsConfig.consumerPrefix("session.timeout.ms"), "6000");
-    props.put(StreamsConfig.consumerPrefix("heartbeat.interval.ms"), "1000");
+    // --group-protocol streams joins a KIP-1071 streams group (Kafka 4.2+; the broker sets the
+    // timeouts then); without it the client's default, the classic protocol.
+    String protocol = args.get("group-protocol");
+    if (protocol != null) {
+      props.put("group.protocol", protocol); // StreamsConfig.GROUP_PROTOCOL_CONFIG, 4.x only
+    }
+    if (protocol == null || protocol.equals("classic")) {
+      // A SIGKILLed member leaves the group quickly (the broker's minimum session timeout).
+      props.put(StreamsConfig.consumerPrefix("session.timeout.ms"), "6000");
+      props.put(StreamsConfig.consumerPrefix("heartbeat.interval.ms"), "1000");
+    }
 
     KafkaStreams streams = new KafkaStreams(builder.build(), props);
     streams.setStateListener((now, before) -> say("STATE " + before + " -> " + now));
