@@ -392,6 +392,15 @@ async def test_kafka3_classic_group(kafka3: KafkaCluster, tmp_path: Path) -> Non
         _only_state(m, "kafka_consumergroup_state", "Stable", cluster=cluster, consumergroup=group)
         _no_share_series(m, cluster)
         assert value(m, UP, collector="k3", type="kafka") == 1
+        _says_once_what_is_off(exporter)
+
+
+def _says_once_what_is_off(exporter: ExporterProcess) -> None:
+    """One log line (one connection) names the group APIs the brokers lack and what is off."""
+    off = [line for line in exporter.log().splitlines() if "the brokers do not offer" in line]
+    assert len(off) == 1, off
+    assert "streams groups (StreamsGroupDescribe, KIP-1071)" in off[0], off
+    assert "share groups (ShareGroupDescribe v1, KIP-932)" in off[0], off
 
 
 @contextlib.asynccontextmanager
@@ -463,6 +472,7 @@ async def test_tansu_classic_group(tansu: TansuBroker, tmp_path: Path) -> None:
         _only_state(m, "kafka_consumergroup_state", "Stable", cluster=cluster, consumergroup=group)
         _no_share_series(m, cluster)
         assert value(m, UP, collector="tansu", type="kafka") == 1
+        _says_once_what_is_off(exporter)
 
 
 async def test_kafka4_without_share_groups(tmp_path: Path) -> None:
