@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from exporter.collectors.families import MetricSpec
 from exporter.schema.durations import parse_duration
+from exporter.schema.errors import mask
 from exporter.schema.types import Duration
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -66,6 +67,11 @@ class CollectorConfig(BaseModel):
     reserved_labels: ClassVar[frozenset[str]] = BASE_RESERVED_LABELS
     """Label names the kind's metrics (and the collector self-metrics) already carry: a constant
     label of the same name would clash, so `labels` may not use them."""
+    label_hints: ClassVar[dict[str, str]] = {
+        "collector": "the collector's `name` sets it",
+        "type": "the collector's kind sets it",
+    }
+    """Reserved label -> what sets it instead, for the error of a constant label that clashes."""
     family_names: ClassVar[frozenset[str]] = frozenset()
     """Families of the kind's catalogue (counters also as `..._total`): a configured metric
     name (a jmx bean, a CloudMonitor metric) may not reuse one of any kind."""
@@ -123,13 +129,15 @@ class CollectorConfig(BaseModel):
     @classmethod
     def _labels_are_valid(cls, value: dict[str, str]) -> dict[str, str]:
         reserved = cls.reserved_labels | BASE_RESERVED_LABELS
-        for key in value:
+        for key, label_value in value.items():
             if not _LABEL_NAME.match(key) or key.startswith("__"):
                 raise ValueError(f"label name {key!r} is not a valid Prometheus label name")
             if key in reserved:
+                hint = cls.label_hints.get(key, "")
                 raise ValueError(
-                    f"label name {key!r} clashes with a label of this kind's metrics "
-                    f"(reserved: {', '.join(sorted(reserved))})"
+                    f"label name {key!r} clashes with a label this kind's metrics already carry:"
+                    f" its value {mask(key, label_value)} would be lost to the metric's own"
+                    f"{'; ' + hint if hint else ''} (reserved: {', '.join(sorted(reserved))})"
                 )
         return value
 

@@ -198,3 +198,20 @@ def test_unhealthy_once_stale_with_the_reason(
         assert entry["reason"].endswith(entry["last_error"]), entry
         assert_no_secret("/health", json.dumps(body))
         assert_no_secret("the exporter log", exporter.log())
+
+
+def test_skip_verify_warns_once_at_start(working: ExporterProcess) -> None:
+    """Each collector with ssl_insecure_skip_verify logs one warning when it is built, not one
+    per connection; the others log none."""
+    skipping = [name for name in WORKING if "skip-verify" in name]
+    assert len(skipping) == 2
+    log = working.log()
+    for name in WORKING:
+        lines = [
+            line
+            for line in log.splitlines()
+            if f"collector {name}: ssl_insecure_skip_verify is true" in line
+        ]
+        assert len(lines) == (1 if name in skipping else 0), (name, lines)
+        if lines:
+            assert " WARNING " in lines[0] and "not verified" in lines[0]

@@ -6,7 +6,8 @@ Beside the PLAINTEXT listener (inter-broker, and what tests use to create topics
 - `TLS` (SSL, server certificate only),
 - `MTLS` (SSL with `ssl.client.auth=required`, client certificates issued by the test CA),
 - `SASL_TLS` (SASL_SSL with the same three mechanisms),
-- `TLS_NONAME` (SSL with a certificate naming neither 127.0.0.1 nor localhost).
+- `TLS_NONAME` (SSL with a certificate naming neither 127.0.0.1 nor localhost),
+- `TLS_SELF_SIGNED` (SSL with a self-signed certificate no CA vouches for).
 
 The broker's key and certificates are PEM files (KIP-651: `ssl.keystore.type=PEM` with the key
 and its chain in one file, `ssl.truststore.type=PEM`); no JKS, no keytool. PLAIN users live in the
@@ -21,6 +22,12 @@ from pathlib import Path
 
 from tests.support.kafka_cluster import KafkaCluster
 from tests.support.kafka_node import Listener
+from tests.support.kafka_security_tls import (
+    KEY_PASSWORD,
+    WRONG_KEY_PASSWORD,
+    encrypted_key,
+    self_signed_keystore,
+)
 from tests.support.tls_certs import Authority, Issued
 
 MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
@@ -32,7 +39,7 @@ PASSWORDS = {
 }
 """One password per mechanism, so a test can tell which one reached the broker."""
 WRONG_PASSWORD = "wrong-Pw-77e0d3c9"
-SECRETS = (*PASSWORDS.values(), WRONG_PASSWORD)
+SECRETS = (*PASSWORDS.values(), WRONG_PASSWORD, KEY_PASSWORD, WRONG_KEY_PASSWORD)
 """Every password the tests hand out: none may show in a log, an error or a metric."""
 
 
@@ -49,6 +56,10 @@ class Certificates:
     other_ca: Path
     other_client: Issued
     """A client certificate the broker does not trust (issued by `other_ca`)."""
+    self_signed_keystore: Path
+    """Key + a self-signed certificate for 127.0.0.1 (no CA vouches for it)."""
+    client_encrypted_key: Path
+    """`client`'s key encrypted with KEY_PASSWORD."""
 
 
 def _keystore(issued: Issued, path: Path) -> Path:
@@ -63,13 +74,16 @@ def make_certificates(directory: Path) -> Certificates:
     server = authority.issue("broker", server=True, dns=("localhost",), ips=("127.0.0.1",))
     noname = authority.issue("broker-noname", server=True, dns=("kafka.invalid",))
     other = Authority(directory, "unrelated-ca")
+    client = authority.issue("exporter-client", server=False)
     return Certificates(
         ca=authority.ca.cert,
         server_keystore=_keystore(server, directory / "broker-keystore.pem"),
         noname_keystore=_keystore(noname, directory / "broker-noname-keystore.pem"),
-        client=authority.issue("exporter-client", server=False),
+        client=client,
         other_ca=other.ca.cert,
         other_client=other.issue("stranger-client", server=False),
+        self_signed_keystore=self_signed_keystore(directory),
+        client_encrypted_key=encrypted_key(client.key, directory / "exporter-client-enc.key"),
     )
 
 
@@ -110,7 +124,8 @@ def _tls_properties(
 
 
 def secure_cluster(certs: Certificates) -> KafkaCluster:
-    """A single node with the SASL, TLS, MTLS, SASL_TLS and TLS_NONAME listeners (not started)."""
+    """A single node with the SASL, TLS, MTLS, SASL_TLS, TLS_NONAME and TLS_SELF_SIGNED
+    listeners (not started)."""
     return KafkaCluster(
         listeners=[
             sasl_listener(),
@@ -120,6 +135,11 @@ def secure_cluster(certs: Certificates) -> KafkaCluster:
                 "SASL_TLS", "SASL_SSL", {**_sasl_properties(), **_tls_properties(certs, "none")}
             ),
             Listener("TLS_NONAME", "SSL", _tls_properties(certs, "none", certs.noname_keystore)),
+            Listener(
+                "TLS_SELF_SIGNED",
+                "SSL",
+                _tls_properties(certs, "none", certs.self_signed_keystore),
+            ),
         ],
         # Broker-wide too: the SASL listeners' mechanisms, whatever the listener prefix allows.
         properties={"sasl.enabled.mechanisms": ",".join(MECHANISMS)},

@@ -16,6 +16,7 @@ import yaml
 
 from tests.support.kafka_cluster import KafkaCluster
 from tests.support.kafka_security import PASSWORDS, SECRETS, USER, WRONG_PASSWORD, Certificates
+from tests.support.kafka_security_tls import KEY_PASSWORD, WRONG_KEY_PASSWORD
 
 Settings = Callable[[Certificates], dict[str, Any]]
 
@@ -50,6 +51,23 @@ def tls(cafile: str = "ca", client: str | None = None, **extra: Any) -> Settings
     return settings
 
 
+def encrypted_client(password: str | None) -> Settings:
+    """mTLS with the client key encrypted (KEY_PASSWORD), given `password` for it."""
+
+    def settings(certs: Certificates) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "security_protocol": "SSL",
+            "ssl_cafile": str(certs.ca),
+            "ssl_certfile": str(certs.client.cert),
+            "ssl_keyfile": str(certs.client_encrypted_key),
+        }
+        if password is not None:
+            out["ssl_key_password"] = password
+        return out
+
+    return settings
+
+
 WORKING: dict[str, tuple[str, Settings]] = {
     "sasl-plain": ("SASL", sasl("SASL_PLAINTEXT", "PLAIN")),
     "sasl-scram-sha-256": ("SASL", sasl("SASL_PLAINTEXT", "SCRAM-SHA-256")),
@@ -59,6 +77,10 @@ WORKING: dict[str, tuple[str, Settings]] = {
     "sasl-ssl-plain": ("SASL_TLS", sasl("SASL_SSL", "PLAIN")),
     "sasl-ssl-scram-sha-512": ("SASL_TLS", sasl("SASL_SSL", "SCRAM-SHA-512")),
     "tls-no-hostname-check": ("TLS_NONAME", tls(ssl_check_hostname=False)),
+    "tls-skip-verify-self-signed": ("TLS_SELF_SIGNED", tls(ssl_insecure_skip_verify=True)),
+    "tls-skip-verify-untrusted-ca": ("TLS", tls(cafile="other", ssl_insecure_skip_verify=True)),
+    "tls-server-name": ("TLS_NONAME", tls(ssl_server_name="kafka.invalid")),
+    "mtls-encrypted-key": ("MTLS", encrypted_client(KEY_PASSWORD)),
 }
 """Collector name -> (listener, settings) of the setups that must work."""
 
@@ -110,6 +132,36 @@ BROKEN: dict[str, Broken] = {
         "TLS_NONAME",
         tls(),
         ("TLS: certificate verify failed: IP address mismatch", "ssl_check_hostname: false"),
+    ),
+    "self-signed-untrusted": Broken(
+        "TLS_SELF_SIGNED",
+        tls(),
+        (
+            "TLS: certificate verify failed: self-signed certificate",
+            "ssl_insecure_skip_verify: true accepts it unchecked",
+        ),
+    ),
+    "server-name-mismatch": Broken(
+        "TLS_NONAME",
+        tls(ssl_server_name="wrong.invalid"),
+        (
+            "TLS: certificate verify failed: Hostname mismatch",
+            "does not name ssl_server_name 'wrong.invalid'",
+        ),
+    ),
+    "encrypted-key-without-password": Broken(
+        "MTLS",
+        encrypted_client(None),
+        ("TLS: the private key in", "exporter-client-enc.key is encrypted and no ssl_key_password"),
+    ),
+    "encrypted-key-wrong-password": Broken(
+        "MTLS",
+        encrypted_client(WRONG_KEY_PASSWORD),
+        (
+            "TLS: cannot decrypt the private key in",
+            "exporter-client-enc.key",
+            "wrong ssl_key_password",
+        ),
     ),
     "mtls-without-client-cert": Broken(
         "MTLS",

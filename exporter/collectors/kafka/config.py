@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
 from exporter.collectors.base import CollectorConfig
+from exporter.collectors.kafka.auth import rules
 from exporter.collectors.kafka.lag_status_config import StatusConfig, TimeLagConfig
 from exporter.schema.addresses import split_host_port
 from exporter.schema.types import NameFilter
+
+SaslMechanism = Literal[
+    "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", "AWS_MSK_IAM", "GSSAPI"
+]
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_SERVER_NAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
+"""A DNS name (what SNI carries; not an IP address with a port)."""
 
 
 class GroupFilter(NameFilter):
@@ -32,6 +42,10 @@ class KafkaConfig(CollectorConfig):
         | {"status", "topic", "type", "protocol_type", "sharegroup"}
     )
     """Labels of the kind's catalogue (MetricSpec.labels), `cluster`, and the self-metrics'."""
+    label_hints: ClassVar[dict[str, str]] = {
+        **CollectorConfig.label_hints,
+        "cluster": "set the collector's `cluster` key to name the cluster",
+    }
     family_names: ClassVar[frozenset[str]] = frozenset(
         {"kafka_brokers", "kafka_broker_info", "kafka_topic_partitions"}
         | {"kafka_topic_partition_current_offset", "kafka_topic_partition_oldest_offset"}
@@ -65,13 +79,36 @@ class KafkaConfig(CollectorConfig):
     status: StatusConfig = Field(default_factory=StatusConfig)
     """Burrow-style consumer status: refreshes per window, opt-in per-partition series."""
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_mechanism: SaslMechanism | None = None
     sasl_username: str | None = None
-    sasl_password: str | None = None
+    sasl_password: str | None = Field(default=None, repr=False)
+    sasl_oauth_token_url: str | None = None
+    """OAUTHBEARER: the OAuth token endpoint (client credentials grant)."""
+    sasl_oauth_client_id: str | None = None
+    sasl_oauth_client_secret: str | None = Field(default=None, repr=False)
+    sasl_oauth_scope: str | None = None
+    sasl_oauth_token_cafile: str | None = None
+    """CA bundle for an https token endpoint (default: the system CAs)."""
+    sasl_aws_region: str | None = None
+    """AWS_MSK_IAM: the cluster's region; credentials come from the AWS default chain."""
+    sasl_aws_role_arn: str | None = None
+    sasl_aws_profile: str | None = None
+    sasl_kerberos_service_name: str = "kafka"
+    sasl_kerberos_domain_name: str | None = None
+    """GSSAPI: the host part of the broker's principal (default: each broker's host)."""
+    sasl_kerberos_principal: str | None = None
+    sasl_kerberos_keytab: str | None = None
+    sasl_kerberos_ccache: str | None = None
+    sasl_kerberos_krb5_config: str | None = None
     ssl_cafile: str | None = None
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
+    ssl_key_password: str | None = Field(default=None, repr=False)
     ssl_check_hostname: bool = True
+    ssl_server_name: str | None = None
+    """The name sent as SNI and checked against the certificate (default: each broker's host)."""
+    ssl_insecure_skip_verify: bool = False
+    """Accept any certificate: neither the chain nor the name is checked."""
 
     @field_validator("bootstrap_servers", mode="before")
     @classmethod
@@ -89,7 +126,10 @@ class KafkaConfig(CollectorConfig):
             split_host_port(server)
         return value
 
-    @field_validator("ssl_cafile", "ssl_certfile", "ssl_keyfile")
+    @field_validator(
+        "ssl_cafile", "ssl_certfile", "ssl_keyfile", "sasl_oauth_token_cafile",
+        "sasl_kerberos_keytab", "sasl_kerberos_krb5_config",
+    )  # fmt: skip
     @classmethod
     def _file_exists(cls, value: str | None) -> str | None:
         if value is not None and not os.path.isfile(value):
@@ -98,16 +138,33 @@ class KafkaConfig(CollectorConfig):
             raise ValueError("the file is not readable")
         return value
 
+    @field_validator("sasl_oauth_token_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("expected an http:// or https:// URL with a host")
+        return value
+
+    @field_validator("ssl_server_name")
+    @classmethod
+    def _host_name(cls, value: str | None) -> str | None:
+        if value is not None and not _SERVER_NAME.match(value):
+            raise ValueError("expected a host name (letters, digits, - and .; no port)")
+        return value
+
     @model_validator(mode="after")
-    def _sasl_needs_credentials(self) -> KafkaConfig:
-        if self.security_protocol.startswith("SASL"):
-            if self.sasl_mechanism is None:
-                raise ValueError(
-                    f"sasl_mechanism is required with security_protocol {self.security_protocol}"
-                )
-            if not self.sasl_username or not self.sasl_password:
-                raise ValueError("sasl_username and sasl_password are required with SASL")
+    def _security_settings_fit(self) -> KafkaConfig:
+        found = rules.problems(self.__dict__)
+        if found:
+            raise ValueError("; ".join(found))
         return self
+
+    def secret_values(self) -> list[str]:
+        """The configured secrets, for masking in messages."""
+        secrets = (self.sasl_password, self.sasl_oauth_client_secret, self.ssl_key_password)
+        return [secret for secret in secrets if secret]
 
     @property
     def cluster_label(self) -> str:
@@ -118,5 +175,6 @@ class KafkaConfig(CollectorConfig):
         """One line for `check-config`."""
         return (
             f"{super().summary()}; cluster {self.cluster_label!r} at "
-            f"{','.join(self.bootstrap_servers)} ({self.security_protocol})"
+            f"{','.join(self.bootstrap_servers)} ({self.security_protocol}"
+            f"{', ' + self.sasl_mechanism if self.sasl_mechanism else ''})"
         )

@@ -12,8 +12,10 @@ import contextlib
 import logging
 
 from aiokafka import AIOKafkaClient
-from aiokafka.errors import KafkaConnectionError, KafkaError
+from aiokafka.errors import KafkaError
 
+from exporter.collectors.kafka.auth import session_expiry
+from exporter.collectors.kafka.auth.client_auth import ClientAuth
 from exporter.collectors.kafka.config import KafkaConfig
 from exporter.collectors.kafka.read import errors
 
@@ -28,6 +30,8 @@ class Connection:
 
     def __init__(self, config: KafkaConfig) -> None:
         self.config = config
+        self.auth = ClientAuth(config)
+        """TLS context, token provider and Kerberos setup, kept across reconnects."""
         self._client: AIOKafkaClient | None = None
         self._cleanups: set[asyncio.Future[None]] = set()
         """Clients of cancelled bootstraps, closing once their bootstrap has ended."""
@@ -40,20 +44,22 @@ class Connection:
     async def connect(self) -> AIOKafkaClient:
         """The current client, or a newly bootstrapped one."""
         if self._client is not None:
+            closed = session_expiry.close_expiring(self._client, self.config.timeout + 1)
+            if closed:
+                log.debug("%s: %d connection(s) renewed before their SASL session ends",
+                          self.config.name, closed)  # fmt: skip
             return self._client
         cfg = self.config
-        ssl_context = None
-        if cfg.security_protocol in ("SSL", "SASL_SSL"):
-            ssl_context = errors.tls_context(cfg)
+        try:
+            await self.auth.prepare()
+        except errors.CredentialsError as exc:
+            raise errors.mask_secrets(cfg, str(exc)) from exc
+        options = self.auth.options()
         client = AIOKafkaClient(
             bootstrap_servers=cfg.bootstrap_servers,
             client_id="kafka-health-exporter",
             request_timeout_ms=int(cfg.timeout * 1000),
-            security_protocol=cfg.security_protocol,
-            ssl_context=ssl_context,
-            sasl_mechanism=cfg.sasl_mechanism or "PLAIN",
-            sasl_plain_username=cfg.sasl_username,
-            sasl_plain_password=cfg.sasl_password,
+            **options,
         )
         bootstrap = asyncio.ensure_future(client.bootstrap())
         try:
@@ -68,8 +74,10 @@ class Connection:
             raise
         except BaseException as exc:
             await asyncio.shield(client.close())
-            if isinstance(exc, KafkaConnectionError):  # "Unable to bootstrap": find out why
-                explained = await errors.explain_bootstrap_failure(cfg, ssl_context, client.hosts)
+            # "Unable to bootstrap", or an error aiokafka lets through (a GSSAPI failure):
+            # find out why, server by server
+            if isinstance(exc, Exception) and not isinstance(exc, errors.KafkaBootstrapError):
+                explained = await errors.explain_bootstrap_failure(cfg, options, client.hosts)
                 if explained is not None:
                     raise explained from exc
             raise
@@ -78,7 +86,8 @@ class Connection:
 
     async def close(self) -> None:
         """Close the client; the next `connect()` bootstraps again. Clients of cancelled
-        bootstraps get two seconds to end theirs and close."""
+        bootstraps get two seconds to end theirs and close. A token provider keeps its token
+        (it is refreshed when due) but closes its HTTP session."""
         if self._cleanups:
             _, late = await asyncio.wait(self._cleanups, timeout=CLOSE_TIMEOUT)
             for cleanup in late:
@@ -89,6 +98,7 @@ class Connection:
                 await asyncio.wait_for(client.close(), CLOSE_TIMEOUT)
             except (asyncio.TimeoutError, KafkaError, OSError) as exc:
                 log.debug("closing kafka client of %s: %r", self.config.name, exc)
+        await self.auth.close()  # the token stays cached; its HTTP session is made anew
 
 
 async def _close_after(bootstrap: asyncio.Future[None], client: AIOKafkaClient) -> None:

@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from aiokafka.conn import create_conn
 from aiokafka.errors import (
@@ -24,7 +25,6 @@ from aiokafka.errors import (
     SaslAuthenticationFailed,
     UnsupportedSaslMechanismError,
 )
-from aiokafka.helpers import create_ssl_context
 from aiokafka.protocol.metadata import MetadataRequest
 
 from exporter.collectors.kafka.config import KafkaConfig
@@ -51,31 +51,23 @@ class KafkaBootstrapError(KafkaConnectionError):
         return str(self.args[0]) if self.args else ""
 
 
-def tls_context(cfg: KafkaConfig) -> ssl.SSLContext:
-    """The client's TLS context; a file that cannot be loaded is named in the error."""
-    try:
-        context = create_ssl_context(cafile=cfg.ssl_cafile)
-    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
-        raise _mask(cfg, f"TLS: cannot load ssl_cafile {cfg.ssl_cafile}: {_os_text(exc)}") from exc
-    if cfg.ssl_certfile:
-        try:
-            context.load_cert_chain(cfg.ssl_certfile, cfg.ssl_keyfile)
-        except (OSError, ValueError) as exc:
-            files = f"ssl_certfile {cfg.ssl_certfile}"
-            if cfg.ssl_keyfile:
-                files += f" / ssl_keyfile {cfg.ssl_keyfile}"
-            raise _mask(cfg, f"TLS: cannot load {files}: {_os_text(exc)}") from exc
-    context.check_hostname = cfg.ssl_check_hostname
-    return context
+class CredentialsError(KafkaError):
+    """The client could not get what it authenticates with (an OAuth token, an MSK IAM token,
+    Kerberos credentials); the message names the mechanism and what went wrong. A KafkaError,
+    so aiokafka's bootstrap moves on to the next server as for any failed connection."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 async def explain_bootstrap_failure(
-    cfg: KafkaConfig, context: ssl.SSLContext | None, hosts: Iterable[tuple[str, int, object]]
+    cfg: KafkaConfig, options: Mapping[str, Any], hosts: Iterable[tuple[str, int, object]]
 ) -> KafkaBootstrapError | None:
-    """Connect to every bootstrap server once more and describe how each fails; None when all
-    of them work now (the failure was transient: the caller keeps aiokafka's error)."""
+    """Connect to every bootstrap server once more (with the client's TLS and SASL `options`)
+    and describe how each fails; None when all of them work now (the failure was transient:
+    the caller keeps aiokafka's error)."""
     servers = [(host, int(port)) for host, port, *_ in hosts]
-    found = await asyncio.gather(*(_probe(cfg, context, host, port) for host, port in servers))
+    found = await asyncio.gather(*(_probe(cfg, options, host, port) for host, port in servers))
     problems = [problem for problem in found if problem is not None]
     if not problems:
         return None
@@ -83,12 +75,10 @@ async def explain_bootstrap_failure(
     text = "; ".join(unique[:_MAX_LISTED])
     if len(unique) > _MAX_LISTED:
         text += f"; and {len(unique) - _MAX_LISTED} more"
-    return _mask(cfg, text)
+    return mask_secrets(cfg, text)
 
 
-async def _probe(
-    cfg: KafkaConfig, context: ssl.SSLContext | None, host: str, port: int
-) -> str | None:
+async def _probe(cfg: KafkaConfig, options: Mapping[str, Any], host: str, port: int) -> str | None:
     """What goes wrong connecting to one server as bootstrap does; None when it works."""
     address = f"{host}:{port}"
     try:
@@ -97,11 +87,7 @@ async def _probe(
             port,
             client_id="kafka-health-exporter",
             request_timeout_ms=int(cfg.timeout * 1000),
-            ssl_context=context,
-            security_protocol=cfg.security_protocol,
-            sasl_mechanism=cfg.sasl_mechanism or "PLAIN",
-            sasl_plain_username=cfg.sasl_username,
-            sasl_plain_password=cfg.sasl_password,
+            **options,
         )
     except Exception as exc:  # noqa: BLE001 (whatever fails is what is described)
         return describe(cfg, exc, address, authenticated=False)
@@ -120,10 +106,19 @@ def describe(cfg: KafkaConfig, exc: BaseException, address: str, authenticated: 
     cause = _root(exc)
     proto, mech = cfg.security_protocol, cfg.sasl_mechanism
     tls = proto in ("SSL", "SASL_SSL")
+    if isinstance(cause, CredentialsError):
+        return str(cause)
     if isinstance(cause, SaslAuthenticationFailed):
+        text = f"SASL authentication failed ({identity(cfg)}) at {address}: {_broker_text(cause)}"
+        if "refused the token" in text:
+            text += " (the broker's log says why: signature, issuer, audience or expiry)"
+        return text
+    if type(cause).__module__.startswith("gssapi"):
+        host = cfg.sasl_kerberos_domain_name or address.rpartition(":")[0]
         return (
-            f"SASL authentication failed ({mech}, user {cfg.sasl_username!r}) at {address}: "
-            f"{_broker_text(cause)}"
+            f"SASL GSSAPI failed ({identity(cfg)}) at {address}: {gss_text(cause)}"
+            f" (the broker's principal: {cfg.sasl_kerberos_service_name}/{host}@REALM;"
+            " sasl_kerberos_service_name and sasl_kerberos_domain_name set it)"
         )
     if isinstance(cause, UnsupportedSaslMechanismError):
         return f"SASL mechanism {mech} is not enabled at {address}: {_broker_text(cause)}"
@@ -134,8 +129,21 @@ def describe(cfg: KafkaConfig, exc: BaseException, address: str, authenticated: 
         )
     if isinstance(cause, ssl.SSLCertVerificationError):
         reason = (cause.verify_message or _ssl_text(cause)).rstrip(".")
-        if "mismatch" in reason.lower():
-            hint = "the certificate does not name that host; ssl_check_hostname: false skips this"
+        if "mismatch" in reason.lower() and cfg.ssl_server_name:
+            hint = (
+                f"the certificate does not name ssl_server_name {cfg.ssl_server_name!r};"
+                " set ssl_server_name to a name it has"
+            )
+        elif "mismatch" in reason.lower():
+            hint = (
+                "the certificate does not name that host; set ssl_server_name to a name it"
+                " has, or ssl_check_hostname: false skips this"
+            )
+        elif "self-signed" in reason.lower() or "self signed" in reason.lower():
+            hint = (
+                "the broker's certificate signs itself and is not in ssl_cafile;"
+                " ssl_insecure_skip_verify: true accepts it unchecked"
+            )
         elif cfg.ssl_cafile:
             hint = f"the broker's certificate is not signed by a CA in ssl_cafile {cfg.ssl_cafile}"
         else:
@@ -176,7 +184,7 @@ def describe(cfg: KafkaConfig, exc: BaseException, address: str, authenticated: 
     if isinstance(cause, asyncio.TimeoutError):
         return f"timed out connecting to {address} after {cfg.timeout:g}s ({proto})"
     if isinstance(cause, OSError):
-        return f"cannot connect to {address}: {_os_text(cause)}"
+        return f"cannot connect to {address}: {os_text(cause)}"
     return f"cannot connect to {address} ({proto}): {_text(cause)}"
 
 
@@ -201,9 +209,31 @@ def _root(exc: BaseException) -> BaseException:
     return exc
 
 
-def _mask(cfg: KafkaConfig, text: str) -> KafkaBootstrapError:
-    if cfg.sasl_password:
-        text = text.replace(cfg.sasl_password, "***")
+def identity(cfg: KafkaConfig) -> str:
+    """The mechanism and who authenticates, for messages: `SCRAM-SHA-512, user 'app'`."""
+    mech = cfg.sasl_mechanism
+    if mech == "OAUTHBEARER":
+        return f"OAUTHBEARER, client {cfg.sasl_oauth_client_id!r}"
+    if mech == "AWS_MSK_IAM":
+        role = f", role {cfg.sasl_aws_role_arn}" if cfg.sasl_aws_role_arn else ""
+        return f"AWS_MSK_IAM, region {cfg.sasl_aws_region}{role}"
+    if mech == "GSSAPI":
+        who = repr(cfg.sasl_kerberos_principal) if cfg.sasl_kerberos_principal else "the default"
+        return f"GSSAPI, principal {who}, service {cfg.sasl_kerberos_service_name!r}"
+    return f"{mech}, user {cfg.sasl_username!r}"
+
+
+def gss_text(exc: BaseException) -> str:
+    """A GSSError's most specific part: the minor (Kerberos) message when there is one."""
+    text = str(exc)
+    minor = re.search(r"Minor \(\d+\): (.*)$", text)
+    return (minor.group(1) if minor else text).strip().rstrip(".") or exc.__class__.__name__
+
+
+def mask_secrets(cfg: KafkaConfig, text: str) -> KafkaBootstrapError:
+    """`text` as the collector's error, with every configured secret replaced by ***."""
+    for secret in cfg.secret_values():
+        text = text.replace(secret, "***")
     return KafkaBootstrapError(text)
 
 
@@ -221,7 +251,8 @@ def _ssl_text(exc: ssl.SSLError) -> str:
     return text or exc.reason or exc.__class__.__name__
 
 
-def _os_text(exc: BaseException) -> str:
+def os_text(exc: BaseException) -> str:
+    """An OSError's reason alone (strerror, or the TLS reason)."""
     if isinstance(exc, ssl.SSLError):
         return _ssl_text(exc)
     if isinstance(exc, OSError) and exc.strerror:
