@@ -35,6 +35,15 @@ def _listen(value: str) -> str:
     return value
 
 
+def _telemetry_path(value: str) -> str:
+    from exporter.web.paths import check_telemetry_path
+
+    try:
+        return check_telemetry_path(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _add_config_arg(parser: argparse.ArgumentParser) -> None:
     default = os.environ.get("KHE_CONFIG")
     parser.add_argument(
@@ -76,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--listen", type=_listen, help="HOST:PORT to serve on (overrides server.listen)"
     )
     _add_web_config_arg(run)
+    run.add_argument(
+        "--web.telemetry-path",
+        dest="telemetry_path",
+        type=_telemetry_path,
+        default="/metrics",
+        metavar="PATH",
+        help="path the metrics are served on (default %(default)s)",
+    )
     _add_logging_args(run)
     run.set_defaults(handler=_run)
 
@@ -140,6 +157,7 @@ def _run(args: argparse.Namespace) -> int:
                 config_path=args.config,
                 web_settings=web_settings,
                 web_config_override=args.web_config_file,
+                telemetry_path=args.telemetry_path,
             )
         )
     except ListenError as exc:

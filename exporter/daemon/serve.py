@@ -23,6 +23,7 @@ from exporter.exposition.self_metrics import DaemonCounters
 from exporter.exposition.store import SnapshotStore
 from exporter.web.auth import WebGuard
 from exporter.web.config import NO_WEB_CONFIG, WebSettings
+from exporter.web.paths import DEFAULT_TELEMETRY_PATH
 from exporter.web.routes import Endpoints
 from exporter.web.server import DEFAULT_LIMITS, GuardedRunner, GuardedSite, raise_fd_limit
 
@@ -54,12 +55,14 @@ async def serve(
     config_path: str | None = None,
     web_settings: WebSettings = NO_WEB_CONFIG,
     web_config_override: str | None = None,
+    telemetry_path: str = DEFAULT_TELEMETRY_PATH,
 ) -> None:
     """Run the exporter until `stop` is set (or SIGTERM/SIGINT arrives).
 
     `config_path` enables reloads (SIGHUP, POST /-/reload); `web_settings` is the loaded web
     config and `web_config_override` the `--web.config.file` path that reloads re-read instead
-    of `server.web_config_file`.
+    of `server.web_config_file`; `telemetry_path` is where the metrics are served
+    (`--web.telemetry-path`).
     """
     stop = stop or asyncio.Event()
     tune_interpreter()
@@ -99,7 +102,9 @@ async def serve(
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signal.SIGHUP, reloader.reload_soon)
                 stack.callback(loop.remove_signal_handler, signal.SIGHUP)
-        endpoints = Endpoints(store, exposition, reloader.reload if config_path else None)
+        endpoints = Endpoints(
+            store, exposition, reloader.reload if config_path else None, telemetry_path
+        )
         app = endpoints.application(middlewares=[guard.middleware])
         runner = GuardedRunner(app, DEFAULT_LIMITS, shutdown_timeout=1.0)
         await runner.setup()
@@ -109,14 +114,14 @@ async def serve(
         except OSError as exc:
             reason = os.strerror(exc.errno) if exc.errno else str(exc)
             raise ListenError(f"cannot listen on {host}:{port}: {reason}") from None
-        _log_start(host, port, len(config.collectors), web_settings)
+        _log_start(host, port, telemetry_path, len(config.collectors), web_settings)
         await stop.wait()
         log.info("shutting down")
 
 
-def _log_start(host: str, port: int, collectors: int, settings: WebSettings) -> None:
+def _log_start(host: str, port: int, path: str, collectors: int, settings: WebSettings) -> None:
     scheme = "https" if settings.ssl_context is not None else "http"
-    log.info("serving on %s://%s:%d/metrics with %d collector(s)", scheme, host, port, collectors)
+    log.info("serving on %s://%s:%d%s with %d collector(s)", scheme, host, port, path, collectors)
     if settings.users:
         log.info("basic auth on for %d user(s)", len(settings.users))
         if settings.ssl_context is None:

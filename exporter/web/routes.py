@@ -1,4 +1,5 @@
-"""HTTP endpoints: /metrics, /live, /ready, /health and an index page.
+"""HTTP endpoints: /metrics (or `--web.telemetry-path`), /live, /healthz, /ready, /health and an
+index page.
 
 Handlers only read the exposition and the snapshot store; nothing here talks to a source.
 """
@@ -6,6 +7,7 @@ Handlers only read the exposition and the snapshot store; nothing here talks to 
 from __future__ import annotations
 
 import asyncio
+import html
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
@@ -15,6 +17,7 @@ from aiohttp import web
 from exporter import __version__
 from exporter.exposition.page import OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, Exposition
 from exporter.exposition.store import CollectorStatus, SnapshotStore
+from exporter.web.paths import DEFAULT_TELEMETRY_PATH, check_telemetry_path
 from exporter.web.server import DEFAULT_LIMITS
 
 BODY_READ_TIMEOUT_S = 5.0
@@ -22,10 +25,11 @@ BODY_READ_TIMEOUT_S = 5.0
 _INDEX = """<!doctype html>
 <html><head><title>kafka-health-exporter</title></head>
 <body><h1>kafka-health-exporter {version}</h1><ul>
-<li><a href="metrics">/metrics</a>: Prometheus metrics</li>
+<li><a href="{metrics_href}">{metrics}</a>: Prometheus metrics</li>
 <li><a href="health">/health</a>: health of the watched targets</li>
 <li><a href="ready">/ready</a>: every collector has refreshed successfully</li>
 <li><a href="live">/live</a>: the exporter itself is running</li>
+<li><a href="healthz">/healthz</a>: the same, answered "ok" as kafka_exporter does</li>
 <li>POST /-/reload: re-read the config files (like SIGHUP)</li>
 </ul></body></html>
 """
@@ -121,10 +125,17 @@ class Endpoints:
         store: SnapshotStore,
         exposition: Exposition,
         reload: Callable[[], Awaitable[ReloadResult]] | None = None,
+        telemetry_path: str = DEFAULT_TELEMETRY_PATH,
     ) -> None:
         self._store = store
         self._exposition = exposition
         self._reload = reload
+        self._telemetry_path = check_telemetry_path(telemetry_path)
+        self._index = _INDEX.format(
+            version=__version__,
+            metrics=html.escape(telemetry_path),
+            metrics_href=html.escape(telemetry_path.lstrip("/")),
+        )
 
     def application(self, middlewares: Sequence[Any] = ()) -> web.Application:
         """An aiohttp application with every route."""
@@ -135,15 +146,16 @@ class Endpoints:
             app.router.add_post("/-/reload", self.reload)
             app.router.add_put("/-/reload", self.reload)
         app.router.add_get("/", self.index)
-        app.router.add_get("/metrics", self.metrics)
+        app.router.add_get(self._telemetry_path, self.metrics)
         app.router.add_get("/live", self.live)
+        app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/ready", self.ready)
         app.router.add_get("/health", self.health)
         return app
 
     async def index(self, request: web.Request) -> web.Response:
         """Links to the other endpoints."""
-        return web.Response(text=_INDEX.format(version=__version__), content_type="text/html")
+        return web.Response(text=self._index, content_type="text/html")
 
     async def metrics(self, request: web.Request) -> web.Response:
         """The current page, as text (gzip when accepted) or OpenMetrics when asked."""
@@ -172,6 +184,10 @@ class Endpoints:
     async def live(self, request: web.Request) -> web.Response:
         """200 while the process serves requests."""
         return web.json_response({"status": "live"})
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        """kafka_exporter's liveness answer: 200 `ok` while the process serves requests."""
+        return web.Response(text="ok", content_type="text/plain")
 
     async def ready(self, request: web.Request) -> web.Response:
         """200 once every collector has had a successful refresh, else 503 naming the others."""

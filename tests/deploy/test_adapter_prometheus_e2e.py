@@ -197,10 +197,11 @@ def test_dashboard_and_alert_queries_run_on_real_data(
         expr = re.sub(r"\$\{?__rate_interval\}?", "1m", expr)
         return re.sub(r"\$\{?(\w+)\}?", lambda m: values.get(m.group(1), ".*"), expr)
 
-    results = {}
+    results, by_ref = {}, {}
     for panel in dashboard["panels"]:
         for target in panel.get("targets", []):
-            results[panel["title"]] = prometheus.query(substitute(target["expr"]))
+            result = prometheus.query(substitute(target["expr"]))
+            results[panel["title"]] = by_ref[(panel["title"], target["refId"])] = result
     lag = {
         (r["metric"]["consumergroup"], r["metric"]["topic"]): r["value"]
         for r in results["Lag by group and topic"]
@@ -212,6 +213,23 @@ def test_dashboard_and_alert_queries_run_on_real_data(
         (groups["idle"], f"{prefix}-a"): 0.0,
     }
     assert len(results["Lag by partition"]) == 6
+
+    def per_topic(title: str, ref: str = "A") -> dict[str, float]:
+        return {r["metric"]["topic"]: r["value"] for r in by_ref[(title, ref)]}
+
+    topics = {f"{prefix}-a", f"{prefix}-b"}
+    assert per_topic("Partitions per topic") == {f"{prefix}-a": 2.0, f"{prefix}-b": 1.0}
+    # one broker, replication factor 1: every partition fully in sync on its preferred leader
+    assert [r["value"] for r in results["Brokers"]] == [1.0]
+    assert per_topic("Under-replicated partitions") == dict.fromkeys(topics, 0.0)
+    assert per_topic("Partitions not on their preferred leader") == dict.fromkeys(topics, 0.0)
+    assert per_topic("In-sync replicas (lowest partition) and replicas") == dict.fromkeys(
+        topics, 1.0
+    )
+    assert per_topic("In-sync replicas (lowest partition) and replicas", "B") == dict.fromkeys(
+        topics, 1.0
+    )
+    assert results["Partitions without a leader"] == []
     up = results["Collectors up"]
     assert [(r["metric"]["collector"], r["value"]) for r in up] == [("e2e", 1.0)]
     for group in rule_groups():

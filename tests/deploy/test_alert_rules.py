@@ -15,6 +15,7 @@ from tests.support.chart_render import CHART, rule_groups, write_rules_file
 UNIT_TESTS = CHART / "tests" / "alerts_test.yaml"
 LABELS_NAMING_THE_SUBJECT = (
     "consumergroup",
+    "sharegroup",
     "consumer_group",
     "target",
     "pod",
@@ -72,6 +73,7 @@ def test_expected_alerts_of_the_issue_exist_with_runbook_descriptions() -> None:
     rendered = alerts()
     assert {
         "KafkaConsumerGroupLagHigh",
+        "KafkaShareGroupLagHigh",
         "KafkaConsumerMessageAccumulationHigh",
         "KafkaStreamsAppDead",
         "KafkaStreamsAppRestartLoop",
@@ -81,6 +83,9 @@ def test_expected_alerts_of_the_issue_exist_with_runbook_descriptions() -> None:
         "KubeWorkloadPodsRestarted",
     } <= set(rendered)
     assert rendered["KafkaConsumerGroupLagHigh"]["for"] == "5m"
+    share = rendered["KafkaShareGroupLagHigh"]
+    assert share["for"] == "5m" and "> 10000" in share["expr"]
+    assert "max by (cluster, sharegroup, topic) (kafka_sharegroup_lag_sum)" in share["expr"]
     assert rendered["KafkaConsumerMessageAccumulationHigh"]["for"] == "2m"
     assert "> 180000" in rendered["KafkaConsumerMessageAccumulationHigh"]["expr"]
     assert rendered["KafkaStreamsAppDead"]["for"] == "5m"
@@ -100,6 +105,7 @@ def test_thresholds_are_values(tmp_path: Path) -> None:
             "ruleLabels": {"team": "payments"},
             "alerts": {
                 "consumerLag": {"threshold": 25000, "for": "10m"},
+                "shareGroupLag": {"threshold": 777, "for": "3m", "severity": "critical"},
                 "messageAccumulation": {"threshold": 500000},
                 "streamsRestartLoop": {"restarts": 5, "window": "1h"},
                 "workloadRestarts": {"enabled": False},
@@ -110,6 +116,11 @@ def test_thresholds_are_values(tmp_path: Path) -> None:
     lag = rendered["KafkaConsumerGroupLagHigh"]
     assert "> 25000" in lag["expr"] and lag["for"] == "10m"
     assert "25000" in lag["annotations"]["description"]
+    share = rendered["KafkaShareGroupLagHigh"]
+    assert "> 777" in share["expr"] and share["for"] == "3m"
+    assert (
+        share["labels"]["severity"] == "critical" and "777" in share["annotations"]["description"]
+    )
     assert "> 500000" in rendered["KafkaConsumerMessageAccumulationHigh"]["expr"]
     assert ">= 5" in rendered["KafkaStreamsAppRestartLoop"]["expr"]
     assert "[1h]" in rendered["KafkaStreamsAppRestartLoop"]["expr"]

@@ -25,7 +25,29 @@ from tests.support.chart_render import (
 )
 
 ALL_FEATURES = CHART / "ci" / "all-features-values.yaml"
-CRD_KINDS = {"ServiceMonitor", "PrometheusRule"}
+CRD_KINDS = {"ServiceMonitor", "PodMonitor", "PrometheusRule"}
+# From prometheus-operator v0.93.0, example/prometheus-operator-crd/monitoring.coreos.com_*.yaml:
+# the spec keys the chart may set, and those of one scrape endpoint (ServiceMonitor `endpoints`,
+# PodMonitor `podMetricsEndpoints`); `basicAuth` holds two SecretKeySelectors (`key` required),
+# `tlsConfig` only these keys (the *File ones are ServiceMonitor-only), `scheme` this enum.
+MONITOR_SPEC = {
+    "ServiceMonitor": {"jobLabel", "namespaceSelector", "selector", "endpoints", "targetLabels",
+                       "podTargetLabels"},
+    "PodMonitor": {"jobLabel", "namespaceSelector", "selector", "podMetricsEndpoints",
+                   "podTargetLabels"},
+}  # fmt: skip
+MONITOR_REQUIRED = {"ServiceMonitor": {"endpoints", "selector"}, "PodMonitor": {"selector"}}
+ENDPOINT_KEYS = {
+    "port", "path", "scheme", "interval", "scrapeTimeout", "honorLabels", "tlsConfig",
+    "basicAuth", "relabelings", "metricRelabelings",
+}  # fmt: skip
+TLS_KEYS = {
+    "ServiceMonitor": {"ca", "caFile", "cert", "certFile", "insecureSkipVerify", "keyFile",
+                       "keySecret", "maxVersion", "minVersion", "serverName"},
+    "PodMonitor": {"ca", "cert", "insecureSkipVerify", "keySecret", "maxVersion", "minVersion",
+                   "serverName"},
+}  # fmt: skip
+SCHEMES = {"http", "https", "HTTP", "HTTPS"}
 REQUIRED_LABELS = (
     "app.kubernetes.io/name",
     "app.kubernetes.io/instance",
@@ -113,10 +135,22 @@ def check_crd_object(doc: Doc) -> None:
     assert doc["apiVersion"] == "monitoring.coreos.com/v1"
     assert doc["metadata"]["name"] and doc["metadata"]["namespace"]
     spec = doc["spec"]
-    if doc["kind"] == "ServiceMonitor":
+    kind = doc["kind"]
+    if kind in MONITOR_SPEC:
+        assert MONITOR_REQUIRED[kind] <= set(spec) <= MONITOR_SPEC[kind], set(spec)
         assert spec["selector"]["matchLabels"]
-        assert spec["endpoints"] and all(e["port"] == "http" for e in spec["endpoints"])
-        assert set(spec) <= {"jobLabel", "namespaceSelector", "selector", "endpoints"}
+        endpoints = spec["endpoints" if kind == "ServiceMonitor" else "podMetricsEndpoints"]
+        assert endpoints
+        for endpoint in endpoints:
+            assert endpoint["port"] == "http" and endpoint["path"].startswith("/")
+            assert set(endpoint) <= ENDPOINT_KEYS, set(endpoint) - ENDPOINT_KEYS
+            assert endpoint.get("scheme", "http") in SCHEMES
+            assert set(endpoint.get("tlsConfig", {})) <= TLS_KEYS[kind]
+            for selector in endpoint.get("basicAuth", {}).values():
+                assert selector["key"] and set(selector) <= {"name", "key", "optional"}
+            assert set(endpoint.get("basicAuth", {})) <= {"username", "password"}
+        for key in ("targetLabels", "podTargetLabels"):
+            assert all(isinstance(label, str) and label for label in spec.get(key, [])), key
     else:
         assert spec["groups"]
         for group in spec["groups"]:

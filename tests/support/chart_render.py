@@ -38,9 +38,11 @@ def render_files(values: dict[str, Any] | None = None, **release: Any) -> dict[s
 
 
 def render(values: dict[str, Any] | None = None, **release: Any) -> list[Doc]:
-    """Every rendered object (YAML-parsed; empty documents dropped)."""
+    """Every rendered object (YAML-parsed; empty documents and NOTES.txt dropped)."""
     docs: list[Doc] = []
-    for text in render_files(values, **release).values():
+    for path, text in render_files(values, **release).items():
+        if path.endswith("/NOTES.txt"):
+            continue
         docs.extend(d for d in yaml.safe_load_all(text) if d)
     return docs
 

@@ -53,3 +53,42 @@ app.kubernetes.io/part-of: kafka-health-exporter
 {{- define "khe.namespace" -}}
 {{- default .root.Release.Namespace .override -}}
 {{- end -}}
+
+{{/* The scrape settings a ServiceMonitor endpoint and a PodMonitor endpoint share (after path). */}}
+{{- define "khe.scrapeEndpoint" -}}
+scheme: {{ .scheme }}
+interval: {{ .interval }}
+scrapeTimeout: {{ .scrapeTimeout }}
+honorLabels: {{ .honorLabels }}
+{{- with .tlsConfig }}
+tlsConfig:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .basicAuth }}
+basicAuth:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .relabelings }}
+relabelings:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .metricRelabelings }}
+metricRelabelings:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* prometheusRule.alerts key -> alert name, in the order of the rules (NOTES lists them). */}}
+{{- define "khe.alertNames" -}}
+- [consumerLag, KafkaConsumerGroupLagHigh]
+- [consumerLagSeconds, KafkaConsumerGroupLagSecondsHigh]
+- [consumerStatus, KafkaConsumerGroupStatusBad]
+- [shareGroupLag, KafkaShareGroupLagHigh]
+- [messageAccumulation, KafkaConsumerMessageAccumulationHigh]
+- [cmsDataStale, AliyunCloudMonitorDataStale]
+- [streamsDead, KafkaStreamsAppDead]
+- [streamsRestartLoop, KafkaStreamsAppRestartLoop]
+- [collectorDown, KafkaHealthExporterCollectorDown]
+- [collectorStale, KafkaHealthExporterCollectorStale]
+- [workloadRestarts, KubeWorkloadPodsRestarted]
+{{- end -}}
