@@ -108,8 +108,15 @@ class ExporterProcess:
             stdin=subprocess.DEVNULL,
             env=self.env,
         )
-        wait_for(lambda: self.get("/live")[0] == 200, 20, what=f"/live; log: {self.log()}")
+        wait_for(self._live, 20, what="/live")
         return self
+
+    def _live(self) -> bool:
+        """Whether /live answers; a process that exited fails at once, with its log."""
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"exporter exited with {self.process.returncode}: {self.log()}")
+        return self.get("/live")[0] == 200
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -19,6 +19,7 @@ from exporter.collectors.kafka.metrics import (
     cluster_metrics,
     evaluation_metrics,
     lag_read_metrics,
+    shard_metrics,
     share_group_metrics,
 )
 from exporter.collectors.kafka.read.reader import ClusterReader
@@ -56,6 +57,7 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
         + evaluation_metrics.CATALOGUE
         + share_group_metrics.CATALOGUE
         + lag_read_metrics.CATALOGUE
+        + shard_metrics.CATALOGUE
     )
 
     def __init__(self, config: KafkaConfig) -> None:
@@ -151,7 +153,11 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
         cfg = self.config
         return [
             *cluster_metrics.to_metrics(
-                fetched.state, cfg.cluster_label, cfg.labels, cfg.topic_metrics
+                fetched.state,
+                cfg.cluster_label,
+                cfg.labels,
+                cfg.topic_metrics,
+                cfg.shard is None or cfg.shard.reports_cluster,
             ),
             *evaluation_metrics.to_metrics(
                 fetched.state,
@@ -161,6 +167,7 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
                 cfg.status.partition_metrics,
             ),
             *share_group_metrics.to_metrics(fetched.state, cfg.cluster_label, cfg.labels),
+            *shard_metrics.to_metrics(self.name, cfg.shard, cfg.labels),
             *(
                 lag_read_metrics.to_metrics(
                     fetched.evaluation,

@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from exporter.collectors.base import CollectorConfig
 from exporter.collectors.kafka.auth import rules
 from exporter.collectors.kafka.lag_status_config import StatusConfig, TimeLagConfig
+from exporter.collectors.kafka.shard import ShardConfig
 from exporter.schema.addresses import split_host_port
 from exporter.schema.types import NameFilter
 
@@ -39,7 +40,7 @@ class KafkaConfig(CollectorConfig):
 
     reserved_labels: ClassVar[frozenset[str]] = frozenset(
         {"address", "cluster", "collector", "consumergroup", "id", "partition", "state"}
-        | {"status", "topic", "type", "protocol_type", "sharegroup"}
+        | {"status", "topic", "type", "protocol_type", "sharegroup", "shard", "shard_count"}
     )
     """Labels of the kind's catalogue (MetricSpec.labels), `cluster`, and the self-metrics'."""
     label_hints: ClassVar[dict[str, str]] = {
@@ -62,7 +63,7 @@ class KafkaConfig(CollectorConfig):
         | {"kafka_health_exporter_lag_seconds_unreadable"}
         | {"kafka_health_exporter_lag_seconds_fetch_requests", "kafka_consumergroup_info"}
         | {"kafka_sharegroup_lag", "kafka_sharegroup_lag_sum", "kafka_sharegroup_start_offset"}
-        | {"kafka_sharegroup_members", "kafka_sharegroup_state"}
+        | {"kafka_sharegroup_members", "kafka_sharegroup_state", "kafka_health_exporter_shard_info"}
     )
 
     type: Literal["kafka"]
@@ -78,6 +79,9 @@ class KafkaConfig(CollectorConfig):
     """Lag in seconds: method auto | estimate | timestamp | off, the history window, read budget."""
     status: StatusConfig = Field(default_factory=StatusConfig)
     """Burrow-style consumer status: refreshes per window, opt-in per-partition series."""
+    shard: ShardConfig | None = None
+    """Several replicas sharing one cluster: `{count, index}`; each reads the groups a stable
+    hash assigns it, shard 0 also the topic and broker series."""
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: SaslMechanism | None = None
     sasl_username: str | None = None
@@ -177,4 +181,5 @@ class KafkaConfig(CollectorConfig):
             f"{super().summary()}; cluster {self.cluster_label!r} at "
             f"{','.join(self.bootstrap_servers)} ({self.security_protocol}"
             f"{', ' + self.sasl_mechanism if self.sasl_mechanism else ''})"
+            + (f"; shard {self.shard.index} of {self.shard.count}" if self.shard else "")
         )

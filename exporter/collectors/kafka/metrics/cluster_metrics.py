@@ -191,12 +191,19 @@ def group_families(state: ClusterState, cluster: str, const: dict[str, str]) -> 
 
 
 def to_metrics(
-    state: ClusterState, cluster: str, const_labels: dict[str, str], topic_metrics: bool = True
+    state: ClusterState,
+    cluster: str,
+    const_labels: dict[str, str],
+    topic_metrics: bool = True,
+    cluster_series: bool = True,
 ) -> list[Metric]:
     """Metric families for one refresh. Topics and groups in `state` are already filtered.
 
-    `topic_metrics=False` leaves out the per-topic and per-partition series (lag only).
+    `topic_metrics=False` leaves out the per-topic and per-partition series (lag only);
+    `cluster_series=False` (shards other than 0) the broker and topic series too.
     """
+    if not cluster_series:
+        return group_families(state, cluster, const_labels)
     families = broker_families(state, cluster, const_labels)
     if topic_metrics:
         families += topic_families(state, cluster, const_labels)

@@ -42,7 +42,8 @@ Listing = dict[str, Listed]
 
 
 async def list_groups(send: Send, node_ids: list[int], config: KafkaConfig) -> Listing:
-    """Every group on every broker that answers, filtered by `config.groups`.
+    """Every group on every broker that answers, filtered by `config.groups` (and, sharded,
+    only this shard's groups).
 
     A broker still in the metadata but down (crashed, not yet fenced by the controller), or still
     loading its group coordinator after a restart, leaves out only its own groups; all of them
@@ -58,6 +59,7 @@ async def list_groups(send: Send, node_ids: list[int], config: KafkaConfig) -> L
         for node, groups in zip(node_ids, listed, strict=True)
         for group in groups or ()
         if config.groups.matches(group.group_id)
+        and (config.shard is None or config.shard.owns(group.group_id))
     }
 
 

@@ -122,12 +122,12 @@ class ClusterReader:
         versions = await _versions(client, _nodes(listing, brokers))
         groups.announce(versions)
         await groups.probe_brokers(send, listing, topics, versions)
-        if cfg.topic_metrics:
+        if cfg.topic_metrics and (cfg.shard is None or cfg.shard.reports_cluster):
             (newest, oldest), details = await all_or_cancel(
                 read_watermarks(send, topics, True, cfg.name),
                 groups.details(send, listing, topics, versions),
             )
-        else:  # lag only: newest offsets of the topics groups have committed on
+        else:  # lag only (or a shard but 0): newest offsets of the topics groups commit on
             details = await groups.details(send, listing, topics, versions)
             committed = {topic for found in details.offsets.values() for topic, _ in found}
             topics = {t: parts for t, parts in topics.items() if t in committed}
