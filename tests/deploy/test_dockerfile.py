@@ -124,6 +124,35 @@ def test_jre_is_a_build_arg_default_on_and_skipped_when_off(tmp_path: Path) -> N
         assert (done.returncode == 0) is expect_ok, (flag, done.stderr)
 
 
+def test_extras_are_a_build_arg_and_kerberos_brings_its_libraries(tmp_path: Path) -> None:
+    """EXTRAS=kerberos,aws installs the package's extras; kerberos also libkrb5-dev to build
+    gssapi and libgssapi-krb5-2 to run it; empty (the default) installs neither."""
+    build, runtime = stages()[0], stages()[-1]
+    assert 'EXTRAS=""' in build.values("ARG") and 'EXTRAS=""' in runtime.values("ARG")
+    install = [r for r in build.values("RUN") if "pip install" in r]
+    assert install == ['python -m pip install --no-cache-dir ".${EXTRAS:+[$EXTRAS]}"']
+    for stage, package in ((build, "libkrb5-dev"), (runtime, "libgssapi-krb5-2")):
+        runs = [r for r in stage.values("RUN") if "$EXTRAS" in r and "apt-get" in r]
+        assert len(runs) == 1 and package in runs[0], (stage.name, runs)
+        for extras, calls_apt in (
+            ("", False),
+            ("aws", False),
+            ("kerberos", True),
+            ("aws,kerberos", True),
+        ):
+            env = {"PATH": str(tmp_path / "empty"), "EXTRAS": extras}
+            done = subprocess.run(
+                ["/bin/sh", "-c", runs[0]], env=env, capture_output=True, text=True
+            )
+            assert (done.returncode != 0) is calls_apt, (stage.name, extras, done.stderr)
+    for extras, spec in (("", "."), ("kerberos,aws", ".[kerberos,aws]")):
+        shown = subprocess.run(
+            ["/bin/sh", "-c", 'echo ".${EXTRAS:+[$EXTRAS]}"'], env={"EXTRAS": extras},
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        assert shown.stdout.strip() == spec
+
+
 def test_every_copy_source_exists_and_is_not_dockerignored() -> None:
     patterns = dockerignore_patterns()
     for stage in stages():
