@@ -89,9 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--web.telemetry-path",
         dest="telemetry_path",
         type=_telemetry_path,
-        default="/metrics",
+        default=None,
         metavar="PATH",
-        help="path the metrics are served on (default %(default)s)",
+        help="path the metrics are served on (overrides server.telemetry_path, default /metrics)",
     )
     _add_logging_args(run)
     run.set_defaults(handler=_run)

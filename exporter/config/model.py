@@ -7,9 +7,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from exporter.collectors.base import MIN_INTERVAL, CollectorConfig
 from exporter.schema.addresses import split_host_port
 from exporter.schema.types import Duration
+from exporter.web.paths import DEFAULT_TELEMETRY_PATH, check_telemetry_path
 
 DEFAULT_LISTEN = "0.0.0.0:9876"
-DEFAULT_OPEN_PATHS = ("/live", "/ready")
+DEFAULT_OPEN_PATHS = ("/live", "/ready", "/healthz")
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -25,6 +26,8 @@ class ServerConfig(BaseModel):
     listen: str = DEFAULT_LISTEN
     web_config_file: str | None = None
     """exporter-toolkit web-config.yml (TLS, basic auth); `--web.config.file` overrides it."""
+    telemetry_path: str = DEFAULT_TELEMETRY_PATH
+    """Path the metrics are served on; `--web.telemetry-path` overrides it."""
     unauthenticated_paths: tuple[str, ...] = DEFAULT_OPEN_PATHS
     """Paths served without basic auth (kubelet probes)."""
 
@@ -33,6 +36,11 @@ class ServerConfig(BaseModel):
     def _listen_is_host_port(cls, value: str) -> str:
         parse_listen(value)
         return value
+
+    @field_validator("telemetry_path")
+    @classmethod
+    def _telemetry_path_is_servable(cls, value: str) -> str:
+        return check_telemetry_path(value)
 
     @field_validator("unauthenticated_paths")
     @classmethod

@@ -3,9 +3,9 @@ then apply them to the running daemon.
 
 A file that fails validation is rejected as a whole: every problem is logged, the failure is
 counted, and the running config keeps working. The listen address and TLS settings other than the
-certificate and key are bound to the listening socket: a change to them is logged as needing a
-restart, and the rest of the reload still applies. Certificates are re-read on every reload, so
-rotated files take effect for new connections.
+certificate and key are bound to the listening socket, the telemetry path to the routes: a change
+to them is logged as needing a restart, and the rest of the reload still applies. Certificates are
+re-read on every reload, so rotated files take effect for new connections.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ class Reloader:
         web: WebSettings,
         web_override: str | None,
         listen_override: str | None,
+        telemetry_path_override: str | None = None,
         runtime: Runtime,
         guard: WebGuard,
         counters: DaemonCounters,
@@ -71,6 +72,7 @@ class Reloader:
         self._web = web
         self._web_override = web_override
         self._listen_override = listen_override
+        self._telemetry_path_override = telemetry_path_override
         self._runtime = runtime
         self._guard = guard
         self._counters = counters
@@ -103,7 +105,7 @@ class Reloader:
             except Exception as exc:  # noqa: BLE001 - a loader bug must not make a reload a 500
                 # Only the type: the message of an unexpected error may quote the file.
                 return self._reject([f"{self._config_path}: cannot load: {type(exc).__name__}"])
-            warnings = self._listen_warnings(config)
+            warnings = self._restart_warnings(config)
             try:
                 web, more = await self._bind_tls(web)
             except ConfigError as error:
@@ -134,11 +136,19 @@ class Reloader:
             log.error("config reload: %s", problem)
         return ReloadOutcome(False, errors=errors)
 
-    def _listen_warnings(self, config: AppConfig) -> list[str]:
-        old, new = self._config.server.listen, config.server.listen
-        if self._listen_override is None and old != new:
-            return [f"server.listen changed from {old!r} to {new!r}: restart the exporter to apply"]
-        return []
+    def _restart_warnings(self, config: AppConfig) -> list[str]:
+        """Changed server keys the running listener cannot take (unless a flag overrides them)."""
+        old, new = self._config.server, config.server
+        keys = (
+            ("listen", self._listen_override, old.listen, new.listen),
+            ("telemetry_path", self._telemetry_path_override, old.telemetry_path,
+             new.telemetry_path),
+        )  # fmt: skip
+        return [
+            f"server.{key} changed from {before!r} to {after!r}: restart the exporter to apply"
+            for key, override, before, after in keys
+            if override is None and before != after
+        ]
 
     async def _bind_tls(self, new: WebSettings) -> tuple[WebSettings, list[str]]:
         """Keep the listener's TLS; reload its certificates; say what needs a restart."""

@@ -23,7 +23,6 @@ from exporter.exposition.self_metrics import DaemonCounters
 from exporter.exposition.store import SnapshotStore
 from exporter.web.auth import WebGuard
 from exporter.web.config import NO_WEB_CONFIG, WebSettings
-from exporter.web.paths import DEFAULT_TELEMETRY_PATH
 from exporter.web.routes import Endpoints
 from exporter.web.server import DEFAULT_LIMITS, GuardedRunner, GuardedSite, raise_fd_limit
 
@@ -55,14 +54,14 @@ async def serve(
     config_path: str | None = None,
     web_settings: WebSettings = NO_WEB_CONFIG,
     web_config_override: str | None = None,
-    telemetry_path: str = DEFAULT_TELEMETRY_PATH,
+    telemetry_path: str | None = None,
 ) -> None:
     """Run the exporter until `stop` is set (or SIGTERM/SIGINT arrives).
 
     `config_path` enables reloads (SIGHUP, POST /-/reload); `web_settings` is the loaded web
     config and `web_config_override` the `--web.config.file` path that reloads re-read instead
-    of `server.web_config_file`; `telemetry_path` is where the metrics are served
-    (`--web.telemetry-path`).
+    of `server.web_config_file`; `telemetry_path` (`--web.telemetry-path`) overrides
+    `server.telemetry_path`, where the metrics are served.
     """
     stop = stop or asyncio.Event()
     tune_interpreter()
@@ -72,6 +71,7 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
 
     host, port = parse_listen(listen or config.server.listen)
+    path = telemetry_path or config.server.telemetry_path
     counters = DaemonCounters()
     store = SnapshotStore()
     exposition = Exposition(store, counters)
@@ -92,6 +92,7 @@ async def serve(
             web=web_settings,
             web_override=web_config_override,
             listen_override=listen,
+            telemetry_path_override=telemetry_path,
             runtime=runtime,
             guard=guard,
             counters=counters,
@@ -102,9 +103,7 @@ async def serve(
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signal.SIGHUP, reloader.reload_soon)
                 stack.callback(loop.remove_signal_handler, signal.SIGHUP)
-        endpoints = Endpoints(
-            store, exposition, reloader.reload if config_path else None, telemetry_path
-        )
+        endpoints = Endpoints(store, exposition, reloader.reload if config_path else None, path)
         app = endpoints.application(middlewares=[guard.middleware])
         runner = GuardedRunner(app, DEFAULT_LIMITS, shutdown_timeout=1.0)
         await runner.setup()
@@ -114,7 +113,7 @@ async def serve(
         except OSError as exc:
             reason = os.strerror(exc.errno) if exc.errno else str(exc)
             raise ListenError(f"cannot listen on {host}:{port}: {reason}") from None
-        _log_start(host, port, telemetry_path, len(config.collectors), web_settings)
+        _log_start(host, port, path, len(config.collectors), web_settings)
         await stop.wait()
         log.info("shutting down")
 

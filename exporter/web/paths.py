@@ -1,4 +1,5 @@
-"""The path the metrics are served on (`--web.telemetry-path`, as kafka_exporter names it).
+"""The path the metrics are served on: `server.telemetry_path`, or `--web.telemetry-path` (as
+kafka_exporter names it), which overrides it.
 
 The other endpoints' paths are fixed: a telemetry path may not take one of them, so a probe or a
 reload can never be shadowed by the metrics page.

@@ -62,6 +62,7 @@ CONFIG_ENV = {
     "ACCESS_KEY_ID": "id",
     "ACCESS_KEY_SECRET": "secret",
     "REGION_ID": "cn-hangzhou",
+    "POD_NAME": "khe-kafka-health-exporter-1",  # the StatefulSet's pod name (ci/sharded-values)
 }
 
 
@@ -75,8 +76,8 @@ IDS = [name for name, _ in VALUE_SETS]
 
 
 def deployment(docs: list[Doc]) -> Doc:
-    """The exporter's Deployment."""
-    (dep,) = of_kind(docs, "Deployment")
+    """The exporter's workload: the Deployment, or the StatefulSet with sharding.enabled."""
+    (dep,) = of_kind(docs, "Deployment") + of_kind(docs, "StatefulSet")
     return dep
 
 

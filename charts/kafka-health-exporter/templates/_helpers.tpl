@@ -44,9 +44,22 @@ app.kubernetes.io/part-of: kafka-health-exporter
 {{- end -}}
 {{- end -}}
 
-{{/* The rendered exporter config (the ConfigMap's only key). */}}
+{{/* The rendered exporter config (the ConfigMap's only key). With sharding.enabled every kafka
+collector gets `shard: {count: <replicas>, index: ${POD_NAME}}` (block style: `${...}` is not
+valid inside a YAML flow mapping); the exporter takes the ordinal of the pod name as the index. */}}
 {{- define "khe.config" -}}
-{{- toYaml .Values.config -}}
+{{- $config := deepCopy .Values.config -}}
+{{- if .Values.sharding.enabled -}}
+{{- range $i, $c := $config.collectors | default list -}}
+{{- if eq (toString $c.type) "kafka" -}}
+{{- if hasKey $c "shard" -}}
+{{- fail (printf "config.collectors[%d] (%s) sets shard: leave it out with sharding.enabled, the chart sets it to {count: sharding.replicas, index: ${POD_NAME}}" $i (toString $c.name)) -}}
+{{- end -}}
+{{- $_ := set $c "shard" (dict "count" $.Values.sharding.replicas "index" "${POD_NAME}") -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $config -}}
 {{- end -}}
 
 {{/* Namespace of an optional object: its own override, else the release namespace. */}}

@@ -249,7 +249,7 @@ def test_server_section_of_the_main_config(tmp_path: Path) -> None:
     default = parse_config(
         "collectors: [{name: k, type: kafka, bootstrap_servers: 'k:9092'}]", env={}
     )
-    assert default.server.unauthenticated_paths == ("/live", "/ready")
+    assert default.server.unauthenticated_paths == ("/live", "/ready", "/healthz")
     with pytest.raises(ConfigError) as caught:
         parse_config(
             "server: {unauthenticated_paths: [live]}\n"
