@@ -28,15 +28,15 @@ class Kind:
 _KINDS: dict[str, Kind] = {
     "kafka": Kind(
         "exporter.collectors.kafka.config:KafkaConfig",
-        "exporter.collectors.kafka:KafkaCollector",
+        "exporter.collectors.kafka.collector:KafkaCollector",
     ),
     "jmx": Kind(
         "exporter.collectors.jmx.config:JmxConfig",
-        "exporter.collectors.jmx:JmxCollector",
+        "exporter.collectors.jmx.collector:JmxCollector",
     ),
     "aliyun_cms": Kind(
         "exporter.collectors.aliyun_cms.config:AliyunCmsConfig",
-        "exporter.collectors.aliyun_cms:AliyunCmsCollector",
+        "exporter.collectors.aliyun_cms.collector:AliyunCmsCollector",
     ),
 }
 
@@ -55,6 +55,12 @@ def config_model(type_name: str) -> type[CollectorConfig] | None:
     """The config model of a `type` value, or None for an unknown type."""
     kind = _KINDS.get(type_name)
     return None if kind is None else _load(kind.config_model)
+
+
+def collector_module(type_name: str) -> str:
+    """The module defining a registered kind's collector class (to import ahead of use, e.g. in
+    the fork server collector processes start from)."""
+    return _KINDS[type_name].collector.partition(":")[0]
 
 
 def collector_class(type_name: str) -> type[Collector[Any, Any]]:

@@ -11,14 +11,28 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from exporter.collectors.base import Collector, CollectorConfig
 from exporter.collectors.registry import build_collector
-from exporter.daemon.scheduler import Scheduler
 from exporter.exposition.page import Exposition
 from exporter.exposition.store import CollectorStatus
 
 log = logging.getLogger(__name__)
+
+
+class CollectorRunner(Protocol):
+    """What runs the collectors' refreshes: `Scheduler` (threads of this process) or
+    `ProcessScheduler` (a process per collector)."""
+
+    def start(self, collector: Collector[Any, Any]) -> None:
+        """Start refreshing `collector`."""
+
+    async def stop(self, name: str) -> None:
+        """Stop refreshing the collector `name` and wait until it has stopped."""
+
+    async def close(self, collector: Collector[Any, Any]) -> None:
+        """Release `collector`'s clients (after `stop`)."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +69,7 @@ def status_of(collector: Collector) -> CollectorStatus:
 class Runtime:
     """Owns the collectors the scheduler runs and the store entries that show them."""
 
-    def __init__(self, exposition: Exposition, scheduler: Scheduler) -> None:
+    def __init__(self, exposition: Exposition, scheduler: CollectorRunner) -> None:
         self._exposition = exposition
         self._scheduler = scheduler
         self._running: dict[str, Collector] = {}

@@ -72,6 +72,26 @@ async def refresh_once(collector: Collector) -> Snapshot:
     )
 
 
+def log_refresh(snapshot: Snapshot, publish_seconds: float) -> None:
+    """One debug line per successful refresh with its timings (bench/ reads them as JSON)."""
+    if not snapshot.ok or not log.isEnabledFor(logging.DEBUG):
+        return
+    timings = {k: round(v, 6) for k, v in snapshot.timings.items()}
+    timings["publish"] = round(publish_seconds, 6)
+    log.debug(
+        "collector %s: refreshed in %.3fs (%s)",
+        snapshot.collector,
+        snapshot.duration,
+        " ".join(f"{k} {v:.3f}s" for k, v in timings.items()),
+        extra={
+            "collector": snapshot.collector,
+            "timings": timings,
+            "started_at": snapshot.finished_at - snapshot.duration,
+            "published_at": time.time(),
+        },
+    )
+
+
 async def cancel_and_wait(*tasks: asyncio.Task[Any]) -> None:
     """Cancel `tasks` and wait until each has ended, whatever it raised."""
     for task in tasks:
@@ -86,21 +106,7 @@ async def run_forever(collector: Collector, publish: Publish, thread: CollectorT
         started = time.monotonic()
         snapshot = await thread.run(refresh_once(collector))
         await publish(snapshot)
-        if snapshot.ok and log.isEnabledFor(logging.DEBUG):
-            timings = {k: round(v, 6) for k, v in snapshot.timings.items()}
-            timings["publish"] = round(time.monotonic() - started - snapshot.duration, 6)
-            log.debug(
-                "collector %s: refreshed in %.3fs (%s)",
-                collector.name,
-                snapshot.duration,
-                " ".join(f"{k} {v:.3f}s" for k, v in timings.items()),
-                extra={
-                    "collector": collector.name,
-                    "timings": timings,
-                    "started_at": snapshot.finished_at - snapshot.duration,
-                    "published_at": time.time(),
-                },
-            )
+        log_refresh(snapshot, time.monotonic() - started - snapshot.duration)
         await asyncio.sleep(max(started + interval - time.monotonic(), 0.0))
 
 

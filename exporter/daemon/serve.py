@@ -13,8 +13,10 @@ import signal
 import sys
 from contextlib import AsyncExitStack
 
+from exporter.collectors.registry import collector_module
 from exporter.config.model import AppConfig, parse_listen
 from exporter.daemon.collector_loop import CollectorThread
+from exporter.daemon.process_scheduler import ProcessScheduler
 from exporter.daemon.reload import Reloader
 from exporter.daemon.runtime import Runtime
 from exporter.daemon.scheduler import Scheduler, cancel_and_wait
@@ -76,9 +78,17 @@ async def serve(
     store = SnapshotStore()
     exposition = Exposition(store, counters)
     async with AsyncExitStack() as stack:
-        thread = stack.enter_context(CollectorThread())
-        counters.collector_tasks = thread.task_count
-        scheduler = await stack.enter_async_context(Scheduler(exposition.publish, thread))
+        scheduler: Scheduler | ProcessScheduler
+        if config.server.collector_isolation == "process":
+            kinds = sorted({entry.type for entry in config.collectors})
+            preload = [collector_module(kind) for kind in kinds]
+            scheduler = await stack.enter_async_context(
+                ProcessScheduler(exposition.publish, preload)
+            )
+        else:
+            thread = stack.enter_context(CollectorThread())
+            counters.collector_tasks = thread.task_count
+            scheduler = await stack.enter_async_context(Scheduler(exposition.publish, thread))
         expiry = asyncio.create_task(exposition.expire_stale(), name="expire-stale")
         stack.push_async_callback(cancel_and_wait, expiry)
         runtime = Runtime(exposition, scheduler)

@@ -201,8 +201,9 @@ def test_unhealthy_once_stale_with_the_reason(
 
 
 def test_skip_verify_warns_once_at_start(working: ExporterProcess) -> None:
-    """Each collector with ssl_insecure_skip_verify logs one warning when it is built, not one
-    per connection; the others log none."""
+    """Each collector with ssl_insecure_skip_verify logs one warning at its first connection, not
+    one per connection (nor one more where it is built: the server process builds it too); the
+    others log none."""
     skipping = [name for name in WORKING if "skip-verify" in name]
     assert len(skipping) == 2
     log = working.log()

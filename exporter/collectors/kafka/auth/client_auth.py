@@ -44,12 +44,7 @@ class ClientAuth:
         self.cfg = cfg
         self.token_provider = _token_provider(cfg)
         self._ssl_context: ssl.SSLContext | None = None
-        if cfg.ssl_insecure_skip_verify and cfg.security_protocol.endswith("SSL"):
-            log.warning(
-                "collector %s: ssl_insecure_skip_verify is true: the brokers' TLS certificates"
-                " are not verified (any server can pose as the cluster)",
-                cfg.name,
-            )
+        self._warned = False
 
     @property
     def tls(self) -> bool:
@@ -61,6 +56,13 @@ class ClientAuth:
         Kerberos credentials. Raises KafkaBootstrapError or CredentialsError."""
         if self.tls:  # rebuilt per bootstrap: renewed certificate files are read again
             self._ssl_context = tls_context(self.cfg)
+            if self.cfg.ssl_insecure_skip_verify and not self._warned:
+                self._warned = True  # once per collector (its first connection), not per one
+                log.warning(
+                    "collector %s: ssl_insecure_skip_verify is true: the brokers' TLS certificates"
+                    " are not verified (any server can pose as the cluster)",
+                    self.cfg.name,
+                )
         if self.cfg.security_protocol.startswith("SASL") and self.cfg.sasl_mechanism == "GSSAPI":
             await kerberos.activate(self, self.cfg)
 
