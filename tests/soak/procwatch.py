@@ -1,4 +1,6 @@
-"""Resource samples of a process from /proc: open fds, threads, descendants, RSS."""
+"""Resource samples of a process tree from /proc: the exporter with its collector processes (fork
+server, resource tracker, one per collector: their fds, threads and RSS summed) and the query JVMs
+among its descendants."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ class ProcSample:
     fds: int
     threads: int
     children: int
-    """Live descendant processes (query JVMs)."""
+    """Live descendant JVMs (the jmx collector's queries)."""
     rss_mib: float
     tasks: int | None
     """asyncio tasks, from the exporter's self-metric."""
@@ -57,14 +59,31 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def _is_java(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == "java"
+    except OSError:
+        return False
+
+
 def sample(pid: int, started: float, tasks: int | None) -> ProcSample:
-    """Read the process now."""
-    status = _status(pid)
+    """Read the tree now (a process that ends while being read counts as gone)."""
+    below = descendants(pid)
+    jvms = [p for p in below if _is_java(p)]
+    fds = threads = rss_kib = 0
+    for member in [pid, *(p for p in below if p not in jvms)]:
+        try:
+            status = _status(member)
+            fds += len(os.listdir(f"/proc/{member}/fd"))
+        except OSError:
+            continue
+        threads += int(status["Threads"])
+        rss_kib += int(status["VmRSS"].split()[0])
     return ProcSample(
         t=round(time.monotonic() - started, 1),
-        fds=len(os.listdir(f"/proc/{pid}/fd")),
-        threads=int(status["Threads"]),
-        children=len(descendants(pid)),
-        rss_mib=round(int(status["VmRSS"].split()[0]) / 1024, 1),
+        fds=fds,
+        threads=threads,
+        children=len(jvms),
+        rss_mib=round(rss_kib / 1024, 1),
         tasks=tasks,
     )
