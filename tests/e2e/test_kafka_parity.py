@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.protocol.metadata import MetadataResponse_v1
 
 from exporter.collectors.kafka.metrics.cluster_metrics import to_metrics
-from exporter.collectors.kafka.read.protocol import decode_metadata
+from exporter.collectors.kafka.protocol.classic import decode_metadata
 from exporter.collectors.kafka.read.topics import partition_infos, partitions_of
 from exporter.collectors.kafka.state import ClusterState, GroupInfo
 from exporter.exposition.catalogue import all_metric_specs

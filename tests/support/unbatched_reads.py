@@ -6,10 +6,10 @@ cap the version the reader sees, and nothing else."""
 from __future__ import annotations
 
 from exporter.collectors.kafka.protocol.api_versions import ApiVersions
+from exporter.collectors.kafka.protocol.classic import Send
 from exporter.collectors.kafka.read.committed_offsets import GROUPS_VERSION, OFFSET_FETCH_API
 from exporter.collectors.kafka.read.group_listing import Listing
 from exporter.collectors.kafka.read.groups import GroupDetails, GroupReads
-from exporter.collectors.kafka.read.protocol import Send
 from exporter.collectors.kafka.read.reader import ClusterReader
 from exporter.collectors.kafka.read.topics import RawPartitions
 

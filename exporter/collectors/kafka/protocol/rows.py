@@ -10,7 +10,7 @@ from aiokafka.errors import KafkaError, for_code
 from aiokafka.protocol.api import Response
 from aiokafka.protocol.types import Array, Schema
 
-from exporter.collectors.kafka.read.protocol import MalformedResponse
+from exporter.collectors.kafka.protocol.classic import MalformedResponse
 
 
 class Row:

@@ -9,12 +9,12 @@ import zlib
 
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
+from exporter.collectors.kafka.protocol import classic
+from exporter.collectors.kafka.protocol.classic import Send
 from exporter.collectors.kafka.protocol.offset_fetch import (
     OffsetFetchGroupsRequest,
     decode_offset_fetch_groups,
 )
-from exporter.collectors.kafka.read import protocol
-from exporter.collectors.kafka.read.protocol import Send
 from exporter.collectors.kafka.read.topics import Offsets, RawPartitions
 
 log = logging.getLogger(__name__)
@@ -69,10 +69,10 @@ class CommittedOffsets:
             if batched:
                 await send(node, OffsetFetchGroupsRequest([group]))
             else:
-                await send(node, protocol.offset_fetch_request(group, None))
+                await send(node, classic.offset_fetch_request(group, None))
             self.null_offset_fetch = True
         except KafkaConnectionError:
-            await send(node, protocol.offset_fetch_request(group, explicit_partitions(topics)))
+            await send(node, classic.offset_fetch_request(group, explicit_partitions(topics)))
             log.info(
                 "%s: broker refuses OffsetFetch for all partitions; naming partitions instead",
                 self.name,
@@ -113,8 +113,8 @@ class CommittedOffsets:
         `explicit` is every partition (`explicit_partitions`), named where the broker needs it."""
         partitions = None if self.null_offset_fetch else self._asked(group, explicit)
         try:
-            request = protocol.offset_fetch_request(group, partitions)
-            found = protocol.decode_offset_fetch(await send(node, request))
+            request = classic.offset_fetch_request(group, partitions)
+            found = classic.decode_offset_fetch(await send(node, request))
         except KafkaConnectionError:
             raise
         except KafkaError as exc:

@@ -11,6 +11,8 @@ from typing import Any
 from aiokafka.errors import KafkaConnectionError, KafkaError
 from aiokafka.protocol.api import Request
 
+from exporter.collectors.kafka.protocol import classic
+from exporter.collectors.kafka.protocol.classic import Send
 from exporter.collectors.kafka.protocol.group_describe import (
     ConsumerGroupDescribeRequest,
     GroupDescription,
@@ -18,9 +20,7 @@ from exporter.collectors.kafka.protocol.group_describe import (
     StreamsGroupDescribeRequest,
     decode_group_describe,
 )
-from exporter.collectors.kafka.read import protocol
 from exporter.collectors.kafka.read.group_listing import CLASSIC
-from exporter.collectors.kafka.read.protocol import Send
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +62,10 @@ class GroupDescriber:
         if self.batch_describe is not None or len(groups) < 2:
             return
         try:
-            response = await send(node, protocol.describe_groups_request(groups[:2]))
-            protocol.decode_describe_groups(response, groups[:2])
+            response = await send(node, classic.describe_groups_request(groups[:2]))
+            classic.decode_describe_groups(response, groups[:2])
             self.batch_describe = True
-        except (protocol.MalformedResponse, KafkaConnectionError) as exc:
+        except (classic.MalformedResponse, KafkaConnectionError) as exc:
             log.info(
                 "%s: batched DescribeGroups fails (%s); describing one group per request",
                 self.name,
@@ -88,7 +88,7 @@ class GroupDescriber:
         request = NEW_DESCRIBE_APIS[group_type](groups)
         try:
             answers = decode_group_describe(await send(node, request), groups)
-        except protocol.MalformedResponse as exc:
+        except classic.MalformedResponse as exc:
             log.warning("%s: %s describe is malformed: %s", self.name, group_type, exc)
             return {}
         found = {g: (a.state, a.members) for g, a in answers.items() if _described(a)}
@@ -98,19 +98,19 @@ class GroupDescriber:
     async def _describe_classic(self, send: Send, node: int, groups: list[str]) -> Descriptions:
         """DescribeGroups, batched; one group per request when the broker garbles batches."""
         if self.batch_describe is not False and len(groups) > 1:
-            response = await send(node, protocol.describe_groups_request(groups))
+            response = await send(node, classic.describe_groups_request(groups))
             try:
-                found = protocol.decode_describe_groups(response, groups)
+                found = classic.decode_describe_groups(response, groups)
                 self._log_failed(CLASSIC, groups, found)
                 return found
-            except protocol.MalformedResponse as exc:
+            except classic.MalformedResponse as exc:
                 log.warning("%s: batched DescribeGroups is malformed: %s", self.name, exc)
         out: Descriptions = {}
         for group in groups:
-            response = await send(node, protocol.describe_groups_request([group]))
+            response = await send(node, classic.describe_groups_request([group]))
             try:
-                out.update(protocol.decode_describe_groups(response, [group]))
-            except protocol.MalformedResponse as exc:
+                out.update(classic.decode_describe_groups(response, [group]))
+            except classic.MalformedResponse as exc:
                 log.warning("%s: cannot describe group %s: %s", self.name, group, exc)
         self._log_failed(CLASSIC, groups, out)
         return out

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from exporter.collectors.kafka.config import KafkaConfig
+from exporter.collectors.kafka.protocol.classic import Send
 from exporter.collectors.kafka.protocol.list_groups import (
     ListedGroup,
     ListGroupsRequest,
     decode_list_groups,
 )
 from exporter.collectors.kafka.read.concurrency import all_or_cancel
-from exporter.collectors.kafka.read.protocol import Send
 
 log = logging.getLogger(__name__)
 

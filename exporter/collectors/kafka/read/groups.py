@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from exporter.collectors.kafka.config import KafkaConfig
 from exporter.collectors.kafka.protocol.api_versions import ApiVersions, speaks, supports
+from exporter.collectors.kafka.protocol.classic import Send
 from exporter.collectors.kafka.protocol.share_offsets import DescribeShareGroupOffsetsRequest
 from exporter.collectors.kafka.read import broker_features
 from exporter.collectors.kafka.read.committed_offsets import (
@@ -30,7 +31,6 @@ from exporter.collectors.kafka.read.group_describe import (
     GroupDescriber,
 )
 from exporter.collectors.kafka.read.group_listing import CLASSIC, SHARE, Listing, list_groups
-from exporter.collectors.kafka.read.protocol import Send
 from exporter.collectors.kafka.read.share_reads import (
     SHARE_OFFSETS_BATCH,
     ShareOffsets,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from exporter.collectors.kafka.evaluate.lag_time import WatermarkLine
 from exporter.collectors.kafka.history.history import History, RecordKey, committed_positions
-from exporter.collectors.kafka.read.protocol import Send
+from exporter.collectors.kafka.protocol.classic import Send
 from exporter.collectors.kafka.read.record_times import (
     ReadOutcome,
     RecordWanted,

@@ -34,7 +34,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.protocol.fetch import FetchRequest
 from aiokafka.record.memory_records import MemoryRecords
 
-from exporter.collectors.kafka.read.protocol import Send
+from exporter.collectors.kafka.protocol.classic import Send
 
 log = logging.getLogger(__name__)
 

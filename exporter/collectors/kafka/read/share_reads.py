@@ -7,11 +7,11 @@ import logging
 
 from aiokafka.errors import KafkaError
 
+from exporter.collectors.kafka.protocol.classic import Send
 from exporter.collectors.kafka.protocol.share_offsets import (
     DescribeShareGroupOffsetsRequest,
     decode_share_group_offsets,
 )
-from exporter.collectors.kafka.read.protocol import Send
 from exporter.collectors.kafka.state import SharePartition
 
 log = logging.getLogger(__name__)

@@ -12,9 +12,9 @@ from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaConnectionError, KafkaError
 from aiokafka.protocol.api import Response
 
-from exporter.collectors.kafka.read import protocol
+from exporter.collectors.kafka.protocol import classic
+from exporter.collectors.kafka.protocol.classic import Send
 from exporter.collectors.kafka.read.concurrency import all_or_cancel
-from exporter.collectors.kafka.read.protocol import Send
 from exporter.collectors.kafka.state import Broker, PartitionInfo
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ async def read_metadata(
     failure: KafkaError | None = None
     for node in dict.fromkeys(n for n in [client.get_random_node(), *known] if n is not None):
         try:
-            metadata = await send(node, protocol.metadata_request())
+            metadata = await send(node, classic.metadata_request())
             break
         except KafkaError as exc:
             failure = exc
@@ -48,7 +48,7 @@ async def read_metadata(
     # The client connects to node ids through its own metadata, refreshed only every few
     # minutes: without this, a broker that came back (or a new one) fails every request to it.
     client.cluster.update_metadata(metadata)
-    return protocol.decode_metadata(metadata)
+    return classic.decode_metadata(metadata)
 
 
 def partitions_of(
@@ -78,9 +78,9 @@ async def read_watermarks(
                 by_leader[meta["leader"]][topic].append(number)
 
     async def ask(leader: int, timestamp: int) -> Offsets | None:
-        request = protocol.list_offsets_request(by_leader[leader], timestamp)
+        request = classic.list_offsets_request(by_leader[leader], timestamp)
         try:
-            return protocol.decode_list_offsets(await send(leader, request))
+            return classic.decode_list_offsets(await send(leader, request))
         except KafkaError as exc:  # a leader that is down: only its partitions lack offsets
             log.warning(
                 "%s: ListOffsets failed on broker %s (%r); its partitions have no offsets"
@@ -92,7 +92,7 @@ async def read_watermarks(
             return None
 
     leaders = list(by_leader)
-    timestamps = (protocol.LATEST, protocol.EARLIEST) if earliest else (protocol.LATEST,)
+    timestamps = (classic.LATEST, classic.EARLIEST) if earliest else (classic.LATEST,)
     found = await all_or_cancel(*(ask(leader, ts) for ts in timestamps for leader in leaders))
     if found and all(answer is None for answer in found):
         raise KafkaConnectionError(f"ListOffsets failed on every leader ({leaders})")

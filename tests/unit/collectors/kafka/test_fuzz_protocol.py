@@ -1,4 +1,4 @@
-"""Property-based fuzzing of the Kafka response decoders (`read/protocol.py` decode_*): aiokafka
+"""Property-based fuzzing of the Kafka response decoders (`read/classic.py` decode_*): aiokafka
 response objects decoded from random bytes, and structurally valid responses with random field
 values built from each class's SCHEMA, either decode or raise a documented error
 (MalformedResponse or the broker's Kafka error class), never another exception, never a hang.
@@ -43,8 +43,8 @@ from aiokafka.protocol.types import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from exporter.collectors.kafka.read import protocol
-from exporter.collectors.kafka.read.protocol import MalformedResponse
+from exporter.collectors.kafka.protocol import classic
+from exporter.collectors.kafka.protocol.classic import MalformedResponse
 
 SHORT = settings(  # the default suite: the same inputs every run
     max_examples=200,
@@ -60,11 +60,11 @@ LIBRARY_REJECTS = (struct.error, ValueError, UnicodeDecodeError, OverflowError, 
 Decoder = Callable[[Response], object]
 _GROUPS = ["g1", "g2", ""]
 DECODERS: list[tuple[str, Decoder]] = [
-    ("Metadata", protocol.decode_metadata),
-    ("ListGroups", protocol.decode_list_groups),
-    ("Offset", protocol.decode_list_offsets),
-    ("DescribeGroups", lambda r: protocol.decode_describe_groups(r, _GROUPS)),
-    ("OffsetFetch", protocol.decode_offset_fetch),
+    ("Metadata", classic.decode_metadata),
+    ("ListGroups", classic.decode_list_groups),
+    ("Offset", classic.decode_list_offsets),
+    ("DescribeGroups", lambda r: classic.decode_describe_groups(r, _GROUPS)),
+    ("OffsetFetch", classic.decode_offset_fetch),
 ]
 _MODULES = (metadata, admin, commit, offset)
 CASES: list[tuple[type[Response], Decoder]] = [
@@ -173,7 +173,7 @@ def test_a_valid_response_decodes() -> None:
     groups = admin.DescribeGroupsResponse_v0(
         [(0, "g1", "Stable", "consumer", "range", []), (0, "g2", "Empty", "", "", [])]
     )
-    assert protocol.decode_describe_groups(groups, ["g1", "g2"]) == {
+    assert classic.decode_describe_groups(groups, ["g1", "g2"]) == {
         "g1": ("Stable", 0),
         "g2": ("Empty", 0),
     }

@@ -7,7 +7,7 @@ import io
 import pytest
 from aiokafka.protocol.admin import DescribeGroupsResponse_v0
 
-from exporter.collectors.kafka.read.protocol import MalformedResponse, decode_describe_groups
+from exporter.collectors.kafka.protocol.classic import MalformedResponse, decode_describe_groups
 
 
 def _wire(groups: list[tuple[int, str | None, str, int]]) -> DescribeGroupsResponse_v0:

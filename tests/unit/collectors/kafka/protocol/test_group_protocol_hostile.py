@@ -20,6 +20,7 @@ from aiokafka.errors import (
 )
 
 from exporter.collectors.kafka.protocol import group_describe as describe
+from exporter.collectors.kafka.protocol.classic import MalformedResponse
 from exporter.collectors.kafka.protocol.group_describe import GroupDescription
 from exporter.collectors.kafka.protocol.list_groups import (
     ListedGroup,
@@ -39,7 +40,6 @@ from exporter.collectors.kafka.protocol.share_offsets import (
     SharePartitionOffset,
     decode_share_group_offsets,
 )
-from exporter.collectors.kafka.read.protocol import MalformedResponse
 from tests.support.record_group_responses import manifest, recorded, response_types
 
 T: dict[int, bytes] = {}

@@ -1,4 +1,5 @@
-"""Kafka requests the `kafka` collector sends, and decoding of their responses into plain data.
+"""The requests aiokafka defines that the `kafka` collector sends (Metadata, ListOffsets,
+DescribeGroups, one-group OffsetFetch), and decoding of their responses into plain data.
 
 Decoders take aiokafka response structs and never do I/O, so they are easy to reason about and
 shared by the reader, the benchmarks and tests.
