@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, for_code
 from aiokafka.protocol.api import Request, RequestStruct, Response
 from aiokafka.protocol.types import Boolean, CompactArray, Int16, Int32, Int64, Schema
 
@@ -147,12 +147,11 @@ def _committed(group: str, answer: Row) -> Committed | KafkaError:
     out: Committed = {}
     for topic in answer.rows("topics"):
         name = topic.text("name")
-        for part in topic.rows("partitions"):
-            partition = part.get("partition_index")
-            error = part.error(f"OffsetFetch failed for group {group} on {name}-{partition}")
-            if error is not None:
-                return error
-            offset = part.get("committed_offset")
+        fields = ("partition_index", "committed_offset", "error_code")
+        for partition, offset, code in topic.columns("partitions", *fields):
+            if code:
+                what = f"OffsetFetch failed for group {group} on {name}-{partition}"
+                return for_code(code)(what)
             if offset >= 0:
                 out[(name, partition)] = offset
     return out

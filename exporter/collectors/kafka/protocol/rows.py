@@ -4,6 +4,7 @@ strings that must not be null, answers that must match the groups asked for, bro
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from aiokafka.errors import KafkaError, for_code
@@ -75,6 +76,15 @@ class Row:
             Row(element, values, f"{self.what} {name}[{i}]")
             for i, values in enumerate(self.items(name))
         ]
+
+    def columns(self, name: str, *fields: str) -> list[tuple[Any, ...]]:
+        """`fields` of every element of the non-nullable array of structs `name`, as tuples in
+        that order: the fast path for large arrays (no Row per element)."""
+        field = self._schema.fields[self._schema.names.index(name)]
+        if not isinstance(field, Array) or not isinstance(field.array_of, Schema):
+            raise TypeError(f"{name} is not an array of structs")
+        pick = itemgetter(*(field.array_of.names.index(f) for f in fields))
+        return [pick(values) for values in self.items(name)]
 
     def error(self, what: str) -> KafkaError | None:
         """The broker's error of this struct (`error_code`, with `error_message` where the
