@@ -21,6 +21,8 @@ from typing import Any
 from exporter.cli.demo.processes import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
+SERVER = "server."
+"""Prefix of an option that belongs to the config's `server:` section (`--server-option`)."""
 
 
 @dataclass
@@ -42,7 +44,8 @@ class ExporterDaemon:
     interval: float
     timeout: float
     options: tuple[str, ...] = ()
-    """Extra `key: value` YAML lines for the collector entry."""
+    """Extra `key: value` YAML lines for the collector entry; `server.key: value` ones go to
+    the `server:` section instead."""
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="khe-bench-")))
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
@@ -59,12 +62,15 @@ class ExporterDaemon:
 
     def __enter__(self) -> ExporterDaemon:
         config = self.workdir / "config.yaml"
+        server = [o.removeprefix(SERVER) for o in self.options if o.startswith(SERVER)]
+        collector = [o for o in self.options if not o.startswith(SERVER)]
         config.write_text(
-            "collectors:\n"
+            ("server:\n" + "".join(f"  {line}\n" for line in server) if server else "")
+            + "collectors:\n"
             f"  - name: bench\n    type: kafka\n    bootstrap_servers: '{self.bootstrap}'\n"
             f"    interval: {self.interval:.3f}\n    timeout: {self.timeout:.3f}\n"
             f"    stale_after: {self.interval * 100:.0f}\n"
-            + "".join(f"    {line}\n" for line in self.options)
+            + "".join(f"    {line}\n" for line in collector)
         )
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(

@@ -18,7 +18,7 @@ from typing import Any
 from bench.daemon import ROOT, ExporterDaemon, Refresh
 from bench.procstat import RssSampler, cpu_seconds
 from bench.scrape import Scrape, scrape_for
-from bench.stats import summary
+from bench.stats import latency_row, summary
 from bench.workload import Workload
 from exporter.cli.demo.processes import free_port, stop_process
 
@@ -58,23 +58,12 @@ def _busy(refresh: Refresh) -> float:
 def _classify(scrapes: list[Scrape], refreshes: list[Refresh]) -> dict[str, list[float]]:
     """Latencies of scrapes that overlapped a refresh (fetch to page swap) and of the others."""
     windows = [(r.started_at, r.published_at) for r in refreshes]
-    during, between = [], []
+    during: list[float] = []
+    between: list[float] = []
     for s in scrapes:
         overlaps = any(s.start < end and s.end > start for start, end in windows)
         (during if overlaps else between).append(s.latency)
     return {"during": during, "between": between}
-
-
-def _latency_row(latencies: list[float]) -> dict[str, float]:
-    stats = summary(latencies)
-    if not stats["count"]:
-        return {"count": 0}
-    return {
-        "count": stats["count"],
-        "p50_ms": stats["median"] * 1000,
-        "p99_ms": stats["p99"] * 1000,
-        "max_ms": stats["max"] * 1000,
-    }
 
 
 def _get(url: str, gzip: bool) -> bytes:
@@ -96,7 +85,7 @@ def exporter_scrapes(
 
     The interval leaves an idle gap about as long as a refresh, so both kinds of scrape occur.
     """
-    interval = max(1.0, round(4 * floor_s + 0.5, 1))
+    interval = _calibrate(bootstrap, floor_s, log_dir, options)
     daemon = ExporterDaemon(
         bootstrap, interval, interval - 0.1, options, workdir=log_dir / "scrapes"
     )
@@ -109,25 +98,30 @@ def exporter_scrapes(
             "gzip_bytes": len(_get(daemon.url + "/metrics", True)),
         }
         collected: dict[str, list[Scrape]] = {}
+        cpu_share: dict[str, float] = {}
+        window = min(2.5 * interval, interval + 20)
         for scrapers, gzip in modes:
+            cpu, started = cpu_seconds(daemon.pid), time.monotonic()
             scrapes = asyncio.run(
                 scrape_for(
-                    daemon.url + "/metrics",
-                    scrapers,
-                    gzip,
-                    duration=min(2.5 * interval, interval + 20),
-                    pause=SCRAPER_PAUSE,
+                    daemon.url + "/metrics", scrapers, gzip, duration=window, pause=SCRAPER_PAUSE
                 )
             )
             if any(s.status != 200 for s in scrapes):
                 raise RuntimeError(f"scrape failed: {Counter(s.status for s in scrapes)}")
-            collected[f"{scrapers}x {'gzip' if gzip else 'plain'}"] = scrapes
+            name = f"{scrapers}x {'gzip' if gzip else 'plain'}"
+            collected[name] = scrapes
+            cpu_share[name] = (cpu_seconds(daemon.pid) - cpu) / (time.monotonic() - started)
         # the refresh running when the last window closed must be logged before classifying
         daemon.wait_refreshes(len(daemon.refreshes()) + 1, 10 * interval)
-        modes = {
+        table = {
             name: {
-                kind: _latency_row(values)
-                for kind, values in _classify(scrapes, daemon.refreshes()).items()
+                **{
+                    kind: latency_row(values)
+                    for kind, values in _classify(scrapes, daemon.refreshes()).items()
+                },
+                "all": latency_row([s.latency for s in scrapes]),
+                "cpu_s_per_s": cpu_share[name],
             }
             for name, scrapes in collected.items()
         }
@@ -137,13 +131,31 @@ def exporter_scrapes(
         code = daemon.stop()
     return {
         "interval_s": interval,
+        "window_s": window,
         "busy_s": summary([_busy(r) for r in refreshes[1:]]),
-        "scrapes": modes,
+        "scrapes": table,
         "peak_rss_mib_with_scrapers": peak,
+        "processes": rss.processes,
         "warnings": warnings[:10],
         "exit_code": code,
         **sizes,
     }
+
+
+def _calibrate(bootstrap: str, floor_s: float, log_dir: Path, options: tuple[str, ...]) -> float:
+    """An interval twice a refresh (plus 0.5 s): three refreshes of a daemon with a generous
+    interval (10 x the floor + 1 s) tell how long one takes here."""
+    generous = round(10 * floor_s + 1, 1)
+    daemon = ExporterDaemon(
+        bootstrap, generous, generous - 0.1, options, workdir=log_dir / "calibrate"
+    )
+    daemon.workdir.mkdir(parents=True, exist_ok=True)
+    with daemon:
+        daemon.wait_ready(60 + 10 * generous)
+        found = daemon.wait_refreshes(3, 5 * generous + 60)
+        daemon.stop()
+    busy = [_busy(r) for r in found[1:]] or [_busy(r) for r in found] or [generous]
+    return max(1.0, round(2 * statistics.median(busy) + 0.5, 1))
 
 
 def exporter_refreshes(
@@ -166,7 +178,7 @@ def exporter_refreshes(
         found = daemon.wait_refreshes(refreshes, (refreshes + 5) * interval * 3)
         cpu_end, counted_to = cpu_seconds(daemon.pid), len(found)
         peak = rss.peak_mib()
-        samples = list(rss.samples)
+        samples, pss, processes = list(rss.samples), list(rss.pss_samples), rss.processes
         warnings = daemon.warnings()
         code = daemon.stop()
     found = found[:counted_to]
@@ -191,6 +203,8 @@ def exporter_refreshes(
         "cpu_s_per_refresh": (cpu_end - cpu_start) / per_refresh,
         "requests_per_refresh": {k: v / requested for k, v in sorted(requests.items()) if v},
         "rss_mib": {"peak": peak, **steady},
+        "pss_mib": {k: v for k, v in _gap_rss(pss, found).items() if k != "per_gap"},
+        "processes": processes,
         "warnings": warnings[:10],
         "exit_code": code,
     }
@@ -199,14 +213,19 @@ def exporter_refreshes(
 def _gap_rss(samples: list[tuple[float, float]], refreshes: list[Refresh]) -> dict[str, Any]:
     """RSS between refreshes: the median of each gap (after refresh i, before refresh i+1), the
     steady value (median over the last ten gaps) and the growth from gaps 20-30 (after every
-    bounded history window has filled) to the last ten."""
+    bounded history window has filled; 10-20 with fewer than 40 refreshes) to the last ten."""
     gaps = []
     for i, refresh in enumerate(refreshes):
         gap_end = refreshes[i + 1].started_at if i + 1 < len(refreshes) else float("inf")
         values = [m for t, m in samples if refresh.published_at < t < gap_end]
         gaps.append(statistics.median(values) if values else float("nan"))
     known = [g for g in gaps if g == g]
-    early = [g for g in gaps[20:30] if g == g] or known[: max(len(known) // 4, 1)]
+    if not known:
+        nan = float("nan")
+        return dict.fromkeys(("early", "steady", "growth"), nan) | {"per_gap": gaps}
+    start = 20 if len(gaps) >= 40 else 10
+    early = [g for g in gaps[start : min(start + 10, len(gaps) - 10)] if g == g]
+    early = early or known[: max(len(known) // 4, 1)]
     late = [g for g in gaps[-10:] if g == g] or known[-max(len(known) // 4, 1) :]
     return {
         "early": statistics.median(early),
@@ -256,7 +275,7 @@ def collect_on_scrape(bootstrap: str, log_dir: Path, concurrent: bool = True) ->
             runs = ((1, False, 3), (1, True, 3), (10, True, 1)) if concurrent else ((1, True, 1),)
             for scrapers, gzip, count in runs:
                 scrapes = asyncio.run(scrape_for(url, scrapers, gzip, count=count))
-                modes[f"{scrapers}x {'gzip' if gzip else 'plain'}"] = _latency_row(
+                modes[f"{scrapers}x {'gzip' if gzip else 'plain'}"] = latency_row(
                     [s.latency for s in scrapes]
                 )
             peak = rss.peak_mib()

@@ -26,3 +26,16 @@ def summary(values: Sequence[float]) -> dict[str, float]:
         "min": min(values),
         "max": max(values),
     }
+
+
+def latency_row(latencies: Sequence[float]) -> dict[str, float]:
+    """count, p50, p99 and max of scrape latencies (seconds), in ms."""
+    stats = summary(latencies)
+    if not stats["count"]:
+        return {"count": 0}
+    return {
+        "count": stats["count"],
+        "p50_ms": stats["median"] * 1000,
+        "p99_ms": stats["p99"] * 1000,
+        "max_ms": stats["max"] * 1000,
+    }

@@ -1,13 +1,16 @@
 """The benchmark workload: G groups, each committed on all P partitions of one of T topics.
 
-Built fast and concurrently on a fresh broker: topics in one CreateTopics request, a few records per
-partition in batches, and one OffsetCommit per group (generation -1, no member: what
-`assign()` + `commit()` sends) under high concurrency. Lag series = G x P.
+Built fast and concurrently on a fresh broker (Kafka or Tansu): topics in one CreateTopics request
+(then waiting for every partition's leader), a few records per partition in batches, and one
+OffsetCommit per group (generation -1, no member: what `assign()` + `commit()` sends), 64 in
+flight over 4 connections, straight to the coordinator on a single-broker cluster. Lag series =
+G x P.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -15,9 +18,11 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaClient, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.protocol.commit import OffsetCommitRequest
+from aiokafka.structs import TopicPartition
 
 RECORDS_PER_PARTITION = 5
 COMMIT_CONCURRENCY = 64
+COMMIT_CONNECTIONS = 4
 LARGE_OFFSET = 1_000_000
 """Even groups commit offsets above this (like a long-lived real topic: rendered as `1.0e+06`
 style floats); odd groups commit small offsets below the high watermark (real lag)."""
@@ -80,17 +85,14 @@ async def build(bootstrap: str, workload: Workload) -> dict[str, float]:
     try:
         names = workload.topic_names()
         await admin.create_topics([NewTopic(t, workload.partitions, 1) for t in names])
-        for _ in range(300):
-            if set(names) <= set(await admin.list_topics()):
-                break
-            await asyncio.sleep(0.1)
-        else:
-            raise RuntimeError("created topics did not appear in metadata")
     finally:
         await admin.close()
+    await _wait_leaders(bootstrap, workload)
     spent["create_topics"] = time.perf_counter() - started
 
     started = time.perf_counter()
+    # a new partition's leader may refuse the first batch (NotLeaderForPartition) and is retried
+    logging.getLogger("aiokafka.producer.sender").setLevel(logging.ERROR)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=50, acks=1)
     await producer.start()
     try:
@@ -112,14 +114,43 @@ async def build(bootstrap: str, workload: Workload) -> dict[str, float]:
     return spent
 
 
-async def _commit_all(bootstrap: str, workload: Workload) -> None:
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=120_000)
+async def _wait_leaders(bootstrap: str, workload: Workload, timeout: float = 60.0) -> None:
+    """Until metadata names a leader for every partition of the workload (real Kafka elects
+    them a moment after CreateTopics answers)."""
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
     await client.bootstrap()
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            cluster = await client.fetch_all_metadata()
+            led = [
+                cluster.leader_for_partition(TopicPartition(topic, p)) not in (None, -1)
+                for topic in workload.topic_names()
+                for p in range(workload.partitions)
+            ]
+            if all(led):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{led.count(False)} partitions without a leader")
+            await asyncio.sleep(0.1)
+    finally:
+        await client.close()
+
+
+async def _commit_all(bootstrap: str, workload: Workload) -> None:
+    """One OffsetCommit per group (the API takes one group), COMMIT_CONCURRENCY in flight over
+    COMMIT_CONNECTIONS clients: a broker handles one request per connection at a time. On a
+    single-broker cluster every group's coordinator is that broker, so no FindCoordinator."""
+    clients = [
+        AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=120_000)
+        for _ in range(COMMIT_CONNECTIONS)
+    ]
     limit = asyncio.Semaphore(COMMIT_CONCURRENCY)
 
     async def commit(index: int, group: str) -> None:
+        client = clients[index % len(clients)]
         async with limit:
-            node = await client.coordinator_lookup(0, group)
+            node = only if only is not None else await client.coordinator_lookup(0, group)
             parts = [(p, workload.committed(index, p), "") for p in range(workload.partitions)]
             request = OffsetCommitRequest(
                 group,
@@ -134,6 +165,11 @@ async def _commit_all(bootstrap: str, workload: Workload) -> None:
                 raise RuntimeError(f"commit of {group} failed with error codes {errors}")
 
     try:
+        for client in clients:
+            await client.bootstrap()
+        brokers = clients[0].cluster.brokers()
+        only = next(iter(brokers)).nodeId if len(brokers) == 1 else None
         await asyncio.gather(*(commit(i, g) for i, g in enumerate(workload.group_names())))
     finally:
-        await client.close()
+        for client in clients:
+            await client.close()
