@@ -32,10 +32,10 @@ class ServerConfig(BaseModel):
     """Path the metrics are served on; `--web.telemetry-path` overrides it."""
     unauthenticated_paths: tuple[str, ...] = DEFAULT_OPEN_PATHS
     """Paths served without basic auth (kubelet probes)."""
-    collector_isolation: Literal["process", "thread"] = "process"
-    """process: each collector refreshes in a child process of its own, so scrapes never wait for
-    a refresh's Python work and a crashed collector is restarted; thread: all collectors share
-    the server's process (one interpreter: less memory, scrapes slower during refreshes)."""
+    collector_isolation: Literal["process", "thread"] = "thread"
+    """thread: all collectors share the server's process (one interpreter, half the memory);
+    process: each collector refreshes in a child process of its own, so scrapes do not wait for
+    a refresh's Python work and a crashed collector is restarted."""
 
     @field_validator("listen")
     @classmethod

@@ -1,4 +1,4 @@
-"""Collectors in processes of their own (server.collector_isolation: process, the default): a
+"""Collectors in processes of their own (server.collector_isolation: process): a
 collector process killed (SIGKILL) or silent (SIGSTOP) shows as a failed refresh
 (collector_up 0, failures counted) while the server and the other collector go on, and is
 started again; SIGTERM to the server leaves no collector process behind; `thread` mode still

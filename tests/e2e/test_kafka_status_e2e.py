@@ -90,7 +90,10 @@ class Consumer:
                     continue
                 batch = await self.consumer.getmany(self.tp, timeout_ms=100, max_records=1)
                 for record in batch.get(self.tp, []):
-                    await asyncio.sleep(1 / self.per_second)
+                    rate = self.per_second  # read once: the test may pause it (0) meanwhile
+                    if rate == 0:
+                        break
+                    await asyncio.sleep(1 / rate)
                     await self.consumer.commit({self.tp: record.offset + 1})
         finally:
             await self.consumer.stop()
