@@ -124,10 +124,10 @@ def _ran_for(exporter: ExporterProcess, seconds: float) -> bool:
     return up_since is not None and last is not None and last - up_since >= seconds
 
 
-@pytest.mark.skipif(shutil.which("kinit") is None, reason="kinit (Debian krb5-user) not installed")
 def test_ticket_cache_without_keytab(
     kdc: Kdc, cluster: KafkaCluster, group: tuple[str, str], tmp_path: Path
 ) -> None:
+    assert shutil.which("kinit"), "kinit is needed (Debian krb5-user; .ci/run installs it)"
     topic, name = group
     ccache = f"FILE:{tmp_path / 'ccache'}"
     subprocess.run(
