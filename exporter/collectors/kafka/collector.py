@@ -115,6 +115,8 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
         self, state: ClusterState, wanted: list[RecordWanted]
     ) -> dict[RecordWanted, int]:
         """The committed offset each planned read stands for (it may start at the log start)."""
+        if not wanted:
+            return {}  # the usual refresh: every lag is placed by the watched history
         by_position = {(w.topic, w.partition, w.offset): w for w in wanted}
         out: dict[RecordWanted, int] = {}
         for _group, topic, number, offset, _lag in committed_positions(state):
@@ -122,6 +124,8 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
             item = by_position.get((topic, number, max(offset, part.oldest or 0)))
             if item is not None and item not in out:
                 out[item] = offset
+                if len(out) == len(wanted):
+                    break
         return out
 
     def _observe(

@@ -57,11 +57,13 @@ def evaluate(
     followed only by transaction markers (0 s).
     """
     commits, method = history.commits, time_lag.method
+    reads = method in ("auto", "timestamp")
     pending = denied = 0
     capped: set[GroupPartition] = set()
-    lines: dict[TopicPartition, WatermarkLine | None] = {}  # each table read once
+    partitions_seen: dict[TopicPartition, _Partition] = {}  # each partition prepared once
     lag_seconds: dict[GroupPartition, float] = {}
     statuses: dict[str, GroupStatus] = {}
+    record_times, capped_keys = history.record_times, history.capped
     for group in sorted(state.groups):
         info = state.groups[group]
         partitions: dict[TopicPartition, ConsumerStatus] = {}
@@ -80,29 +82,30 @@ def evaluate(
                 continue
             topic, number = topic_partition
             seconds: float | None = None
-            key = (topic, number, last.offset)
+            committed = last.offset
+            key = (topic, number, committed)
             if last.lag == 0 or key in nothing_pending:
-                seconds = 0.0
-            elif method != "estimate":
-                record_time = history.record_times.get(key)
+                lag_seconds[(group, topic, number)] = 0.0
+                continue
+            partition = partitions_seen.get(topic_partition)
+            if partition is None:
+                partition = partitions_seen[topic_partition] = _Partition.of(
+                    history, state, topic_partition, time_lag.window
+                )
+            if reads:
+                record_time = record_times.get(key)
                 if record_time is not None:
                     seconds = record_lag_seconds(record_time, now)
-                part = state.topics[topic][number]
-                if key in history.capped or (part.oldest is not None and last.offset < part.oldest):
+                if key in capped_keys or (
+                    partition.oldest is not None and committed < partition.oldest
+                ):
                     capped.add((group, topic, number))
             if seconds is None:
-                if topic_partition in lines:
-                    line = lines[topic_partition]
-                else:
-                    table = history.watermarks.get(topic_partition)
-                    line = lines[topic_partition] = (
-                        None if table is None else WatermarkLine(table.points(), time_lag.window)
-                    )
-                if line is not None:
-                    seconds = line.lag_seconds(last.offset, now)
-                if method != "estimate" and _wants_read(
-                    history, topic_partition, last.offset, method
-                ):
+                if partition.line is not None:
+                    seconds = partition.line.lag_seconds(committed, now)
+                # a read is wanted always with `timestamp`; with `auto` where the watched
+                # history cannot place the committed offset
+                if reads and (method == "timestamp" or committed < partition.first_watched):
                     if topic_partition in unreadable:
                         denied += 1
                     else:
@@ -121,10 +124,25 @@ def evaluate(
     )
 
 
-def _wants_read(history: History, partition: TopicPartition, committed: int, method: str) -> bool:
-    """Whether the record at `committed` is read: always with `timestamp`; with `auto` when the
-    watched history cannot place it."""
-    if method == "timestamp":
-        return True
-    table = history.watermarks.get(partition)
-    return table is None or committed < table.first_offset
+@dataclass(frozen=True)
+class _Partition:
+    """What `evaluate` needs of one partition, prepared once for every group on it."""
+
+    oldest: int | None
+    """Log start offset, when known."""
+    first_watched: float
+    """High watermark of the watermark table's first point (inf without a table: a committed
+    offset anywhere is before the watched history)."""
+    line: WatermarkLine | None
+
+    @classmethod
+    def of(
+        cls, history: History, state: ClusterState, partition: TopicPartition, window: float
+    ) -> _Partition:
+        topic, number = partition
+        table = history.watermarks.get(partition)
+        return cls(
+            state.topics[topic][number].oldest,
+            float("inf") if table is None else table.first_offset,
+            None if table is None else WatermarkLine(table.points(), window),
+        )

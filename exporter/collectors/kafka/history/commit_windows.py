@@ -17,7 +17,7 @@ Freed slots are reused, so memory follows the number of live group-partitions.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
 GroupPartition = tuple[str, str, int]
@@ -58,6 +58,9 @@ class WindowFlags(NamedTuple):
     """`since` of the newest observation."""
 
 
+_make_tuple = tuple.__new__
+
+
 class CommitWindows:
     """The last `size` observations of each group-partition, oldest first, in rings of slots."""
 
@@ -95,33 +98,47 @@ class CommitWindows:
     ) -> int:
         """Append one refresh's view of `group` on `partition` (ignored unless newer than the
         last); its slot."""
+        return self.observe_group(group, [(partition, offset, lag)], time)[0]
+
+    def observe_group(
+        self, group: str, positions: Sequence[tuple[TopicPartition, int, int]], time: float
+    ) -> list[int]:
+        """`observe` for each (partition, committed offset, lag) of `group` seen at `time`; their
+        slots, in order. One call per group keeps the per-observation work to array updates."""
         slots = self._slots.get(group)
-        slot = None if slots is None else slots.get(partition)
-        if slot is None:
-            slot = self._allocate(group, partition)
-        self._seen[slot] = self._generation
-        count = self._count[slot]
-        if count and time <= self._time[slot]:
-            return slot
-        size = self.size
-        since = time
-        if count:
-            newest = slot * size + (count - 1) % size
-            previous, previous_lag = self._offsets[newest], self._lags[newest]
-            if previous == offset:
-                since = self._since[newest]
-            pairs = self._pairs
-            self._moved[slot] = (self._moved[slot] << 1 | (offset != previous)) & pairs
-            self._rewound[slot] = (self._rewound[slot] << 1 | (offset < previous)) & pairs
-            self._decreased[slot] = (self._decreased[slot] << 1 | (lag < previous_lag)) & pairs
-        self._zero[slot] = (self._zero[slot] << 1 | (lag == 0)) & self._all
-        position = slot * size + count % size
-        self._offsets[position] = offset
-        self._lags[position] = lag
-        self._since[position] = since
-        self._count[slot] = count + 1
-        self._time[slot] = time
-        return slot
+        if slots is None:
+            slots = self._slots[group] = {}
+        size, pairs, every = self.size, self._pairs, self._all
+        generation, seen, counts, times = self._generation, self._seen, self._count, self._time
+        offsets, lags, since_of = self._offsets, self._lags, self._since
+        zero, moved, rewound, decreased = self._zero, self._moved, self._rewound, self._decreased
+        out: list[int] = []
+        for partition, offset, lag in positions:
+            slot = slots.get(partition)
+            if slot is None:
+                slot = self._allocate(group, partition)
+            out.append(slot)
+            seen[slot] = generation
+            count = counts[slot]
+            if count and time <= times[slot]:
+                continue
+            since = time
+            if count:
+                newest = slot * size + (count - 1) % size
+                previous, previous_lag = offsets[newest], lags[newest]
+                if previous == offset:
+                    since = since_of[newest]
+                moved[slot] = (moved[slot] << 1 | (offset != previous)) & pairs
+                rewound[slot] = (rewound[slot] << 1 | (offset < previous)) & pairs
+                decreased[slot] = (decreased[slot] << 1 | (lag < previous_lag)) & pairs
+            zero[slot] = (zero[slot] << 1 | (lag == 0)) & every
+            position = slot * size + count % size
+            offsets[position] = offset
+            lags[position] = lag
+            since_of[position] = since
+            counts[slot] = count + 1
+            times[slot] = time
+        return out
 
     def keep(self, group: str, partition: TopicPartition) -> None:
         """Keep a window through this update without observing it (if there is one)."""
@@ -138,6 +155,10 @@ class CommitWindows:
             if not slots:
                 del self._slots[group]
 
+    def latest_offset(self, slot: int) -> int:
+        """The committed offset of the newest observation of `slot`."""
+        return self._offsets[slot * self.size + (self._count[slot] - 1) % self.size]
+
     def latest(self, slot: int) -> Observation:
         """The newest observation of `slot`."""
         position = slot * self.size + (self._count[slot] - 1) % self.size
@@ -148,17 +169,21 @@ class CommitWindows:
         size, count = self.size, self._count[slot]
         first = slot * size + (count % size if count >= size else 0)
         newest = slot * size + (count - 1) % size
-        return WindowFlags(
-            self._time[slot],
-            self._offsets[newest],
-            self._lags[newest],
-            count >= size,
-            self._zero[slot],
-            self._rewound[slot],
-            self._moved[slot],
-            self._decreased[slot],
-            self._since[first],
-            self._since[newest],
+        # tuple.__new__ skips WindowFlags' Python-level __new__ (read once per lag series)
+        return _make_tuple(
+            WindowFlags,
+            (
+                self._time[slot],
+                self._offsets[newest],
+                self._lags[newest],
+                count >= size,
+                self._zero[slot],
+                self._rewound[slot],
+                self._moved[slot],
+                self._decreased[slot],
+                self._since[first],
+                self._since[newest],
+            ),
         )
 
     def observations(self, key: GroupPartition) -> tuple[Observation, ...]:

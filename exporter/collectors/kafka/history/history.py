@@ -67,20 +67,26 @@ class History:
             self.capped.update(capped)
         wanted: set[RecordKey] | None = set() if self.record_times else None
         commits = self.commits
+        newest_of = {
+            (topic, number): part.newest
+            for topic, parts in state.topics.items()
+            for number, part in parts.items()
+        }
         commits.begin()
         for group, info in state.groups.items():
+            positions = []
             for partition, offset in info.offsets.items():
-                topic, number = partition
-                known = state.topics.get(topic, {}).get(number)
-                if known is None:
+                if partition not in newest_of:
                     continue
-                newest = known.newest
+                newest = newest_of[partition]
                 if offset < 0 or newest is None:
                     commits.keep(group, partition)  # hwm unknown now: kept, unobserved
                     continue
-                slot = commits.observe(group, partition, offset, max(newest - offset, 0), now)
-                if wanted is not None:
-                    wanted.add((topic, number, commits.latest(slot).offset))
+                positions.append((partition, offset, newest - offset if newest > offset else 0))
+            slots = commits.observe_group(group, positions, now)
+            if wanted is not None:
+                for (partition, _offset, _lag), slot in zip(positions, slots, strict=True):
+                    wanted.add((*partition, commits.latest_offset(slot)))
         commits.end()
         if wanted is not None:
             _keep_only(self.record_times, wanted)

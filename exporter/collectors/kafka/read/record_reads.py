@@ -73,10 +73,21 @@ class RecordReads:
                 del self._denied[partition]
         candidates: dict[RecordKey, tuple[float, int, RecordWanted]] = {}
         lines: dict[tuple[str, int], WatermarkLine | None] = {}
+        auto = method == "auto"
+        # (topic, partition) -> its watermark table's first offset (-1 without a table)
+        first_watched: dict[tuple[str, int], int] = {}
         for _group, topic, number, offset, lag in committed_positions(state):
+            if lag == 0:
+                continue
+            first = first_watched.get((topic, number))
+            if first is None:
+                table = history.watermarks.get((topic, number))
+                first = first_watched[(topic, number)] = -1 if table is None else table.first_offset
+            if auto and 0 <= first <= offset:
+                continue  # inside the watched history: interpolated (the usual case, tested first)
             key = (topic, number, offset)
             part = state.topics[topic][number]
-            if lag == 0 or key in candidates or key in self._in_flight or part.leader < 0:
+            if key in candidates or key in self._in_flight or part.leader < 0:
                 continue
             if (topic, number) in self._denied:
                 continue
@@ -85,8 +96,6 @@ class RecordReads:
                 if read_from is None or part.oldest is None or part.oldest <= read_from:
                     continue  # known, and not deleted since
             table = history.watermarks.get((topic, number))
-            if method == "auto" and table is not None and 0 <= table.first_offset <= offset:
-                continue  # inside the watched history: interpolated
             if (topic, number) not in lines:
                 lines[(topic, number)] = (
                     None if table is None else WatermarkLine(table.points(), history.window)
