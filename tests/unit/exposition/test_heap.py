@@ -1,0 +1,55 @@
+"""`limit_malloc_arenas` really caps glibc's arenas (counted by glibc's own `malloc_info`)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+# Eight threads, alive at once, each allocating through malloc (bytearrays beyond Python's small
+# object allocator); then glibc describes its heaps: one <heap nr=...> element per arena.
+_ARENAS_USED = textwrap.dedent(
+    """
+    import ctypes, sys, tempfile, threading
+    from exporter.exposition.heap import limit_malloc_arenas
+    if sys.argv[1] == "limit":
+        assert limit_malloc_arenas(2)
+    ready, done = threading.Barrier(9), threading.Event()
+    def work():
+        keep = [bytearray(4096) for _ in range(200)]
+        ready.wait()
+        done.wait()
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    ready.wait()
+    libc = ctypes.CDLL("libc.so.6")
+    libc.fopen.restype = ctypes.c_void_p
+    libc.fopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    libc.fclose.argtypes = [ctypes.c_void_p]
+    with tempfile.NamedTemporaryFile(suffix=".xml") as out:
+        stream = libc.fopen(out.name.encode(), b"w")
+        libc.malloc_info(0, stream)
+        libc.fclose(stream)
+        print(open(out.name).read().count("<heap nr="))
+    done.set()
+    """
+)
+
+
+def _arenas(mode: str) -> int:
+    result = subprocess.run(
+        [sys.executable, "-c", _ARENAS_USED, mode],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return int(result.stdout.strip())
+
+
+def test_the_limit_caps_the_arenas_threads_get() -> None:
+    unlimited, limited = _arenas("default"), _arenas("limit")
+    assert unlimited > 2, unlimited  # without the cap, threads get arenas of their own
+    assert limited <= 2, limited
