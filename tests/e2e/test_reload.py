@@ -32,8 +32,8 @@ def _kafka(
     name: str,
     bootstrap: str,
     topic: str,
-    interval: str = "1s",
-    timeout: str = "800ms",
+    interval: str = "2s",
+    timeout: str = "1500ms",
     stale_after: str | None = None,
 ) -> str:
     stale = f" stale_after: {stale_after}," if stale_after else ""
@@ -114,11 +114,11 @@ async def test_added_changed_removed_unchanged_and_a_broken_file(
         )
         samples = exporter.metrics()
         assert _offset(samples, "change", topic_a) is None
-        assert value(samples, FAILURES, collector="change") == 0
+        assert value(samples, FAILURES, collector="change") == 0, exporter.log()[-4000:]
 
         # a broken file (SIGHUP): rejected with every error, counted, nothing lost
         exporter.config_path.write_text(
-            after.replace("interval: 1s, timeout: 800ms", "interval: often, timeout: 800ms", 1)
+            after.replace("interval: 2s, timeout: 1500ms", "interval: often, timeout: 1500ms", 1)
             + "  - {name: x, type: kafak}\n"
             + "extra_key: 1\n"
         )
