@@ -6,21 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import signal
-import sys
 from contextlib import AsyncExitStack
 
 from exporter.collectors.registry import collector_module
 from exporter.config.model import AppConfig, parse_listen
 from exporter.daemon.collector_loop import CollectorThread
+from exporter.daemon.interpreter import tune_interpreter
 from exporter.daemon.process_scheduler import ProcessScheduler
 from exporter.daemon.reload import Reloader
 from exporter.daemon.runtime import Runtime
 from exporter.daemon.scheduler import Scheduler, cancel_and_wait
-from exporter.exposition.heap import limit_malloc_arenas
 from exporter.exposition.page import Exposition
 from exporter.exposition.self_metrics import DaemonCounters
 from exporter.exposition.store import SnapshotStore
@@ -30,30 +28,10 @@ from exporter.web.routes import Endpoints
 from exporter.web.server import DEFAULT_LIMITS, GuardedRunner, GuardedSite, raise_fd_limit
 
 log = logging.getLogger(__name__)
-GIL_SWITCH_INTERVAL = 0.001
-"""Seconds a thread may hold the GIL while another waits (Python's default is 0.005): shorter
-turns keep the serving loop responsive while the collector loop decodes and renders."""
-GC_THRESHOLDS = (700, 10, 100)
-"""Python's defaults but a full collection only after 100 (not 10) middle ones: a refresh of
-50,000 lag series keeps ~500,000 young objects alive while it builds its page, and each full
-collection that lands then walks them all with every thread stopped (20-30 ms, twice a refresh
-with the defaults). Cycles are still collected, in the young generations as before."""
 
 
 class ListenError(Exception):
     """The listen address cannot be bound (in use, not local, no permission)."""
-
-
-def tune_interpreter() -> None:
-    """Shorter GIL turns; rarer full collections; two malloc arenas for every thread; and the
-    objects alive at start (modules, classes: ~60,000) moved out of the garbage collector's
-    sight, so a full collection no longer walks them (15 ms each time, every thread stopped)."""
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
-    gc.set_threshold(*GC_THRESHOLDS)
-    limit_malloc_arenas()
-    raise_fd_limit()
-    gc.collect()
-    gc.freeze()
 
 
 async def serve(
@@ -75,6 +53,7 @@ async def serve(
     """
     stop = stop or asyncio.Event()
     tune_interpreter()
+    raise_fd_limit()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):

@@ -22,6 +22,7 @@ from multiprocessing.connection import Connection
 
 from exporter.collectors.base import CollectorConfig
 from exporter.collectors.registry import build_collector
+from exporter.daemon.interpreter import GIL_SWITCH_INTERVAL
 from exporter.daemon.scheduler import CLOSE_GRACE, refresh_once
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def worker_main(config: CollectorConfig, conn: Connection, logs: LogSettings) ->
     """Entry point of a collector process (spawned by `ProcessScheduler`)."""
     logs.apply()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the server decides
-    sys.setswitchinterval(0.001)
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     asyncio.run(_serve(config, conn))
 
 

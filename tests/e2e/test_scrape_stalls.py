@@ -8,7 +8,7 @@ import gc
 import gzip
 import sys
 
-from exporter.daemon.serve import GIL_SWITCH_INTERVAL, tune_interpreter
+from exporter.daemon.interpreter import GC_THRESHOLDS, GIL_SWITCH_INTERVAL, tune_interpreter
 from exporter.exposition.page import Exposition
 from exporter.exposition.process_metrics import ProcessMetrics
 from exporter.exposition.self_metrics import DaemonCounters
@@ -44,11 +44,13 @@ async def test_gzip_body_is_reused_until_the_tail_changes() -> None:
 
 
 def test_tune_interpreter_freezes_start_up_objects() -> None:
-    before = sys.getswitchinterval()
+    before, thresholds = sys.getswitchinterval(), gc.get_threshold()
     try:
         tune_interpreter()
         assert gc.get_freeze_count() > 1000
         assert sys.getswitchinterval() == GIL_SWITCH_INTERVAL
+        assert gc.get_threshold() == GC_THRESHOLDS
     finally:
         gc.unfreeze()
         sys.setswitchinterval(before)
+        gc.set_threshold(*thresholds)
