@@ -17,14 +17,22 @@ M_ARENA_MAX = -8
 MALLOC_ARENAS = 2
 
 
+def _glibc(name: str, argtypes: list[type], restype: type) -> Callable[..., int] | None:
+    """The glibc function `name` with its C signature, or None where there is no glibc."""
+    try:
+        function = getattr(ctypes.CDLL("libc.so.6"), name)
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = argtypes
+    function.restype = restype
+    return function
+
+
 def heap_trimmer() -> Callable[[], None]:
     """A function that trims the C heap, or does nothing where that is not available."""
-    try:
-        trim = ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):
+    trim = _glibc("malloc_trim", [ctypes.c_size_t], ctypes.c_int)
+    if trim is None:
         return lambda: None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
 
     def run() -> None:
         trim(0)
@@ -35,10 +43,5 @@ def heap_trimmer() -> Callable[[], None]:
 def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     """Cap glibc's malloc arenas for threads started from now on (as `MALLOC_ARENA_MAX` does);
     False where that is not available."""
-    try:
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
-    return bool(mallopt(M_ARENA_MAX, arenas))
+    mallopt = _glibc("mallopt", [ctypes.c_int, ctypes.c_int], ctypes.c_int)
+    return mallopt is not None and bool(mallopt(M_ARENA_MAX, arenas))
