@@ -159,11 +159,6 @@ class CommitWindows:
         """The committed offset of the newest observation of `slot`."""
         return self._offsets[slot * self.size + (self._count[slot] - 1) % self.size]
 
-    def latest(self, slot: int) -> Observation:
-        """The newest observation of `slot`."""
-        position = slot * self.size + (self._count[slot] - 1) % self.size
-        return self._at(position)
-
     def flags(self, slot: int) -> WindowFlags:
         """The window of `slot` as the status rules read it."""
         size, count = self.size, self._count[slot]
