@@ -68,10 +68,7 @@ class Row:
 
     def rows(self, name: str) -> list[Row]:
         """The non-nullable array of structs `name`, one Row each; MalformedResponse if null."""
-        field = self._schema.fields[self._schema.names.index(name)]
-        if not isinstance(field, Array) or not isinstance(field.array_of, Schema):
-            raise TypeError(f"{name} is not an array of structs")
-        element = field.array_of
+        element = self._element_schema(name)
         return [
             Row(element, values, f"{self.what} {name}[{i}]")
             for i, values in enumerate(self.items(name))
@@ -80,11 +77,16 @@ class Row:
     def columns(self, name: str, *fields: str) -> list[tuple[Any, ...]]:
         """`fields` of every element of the non-nullable array of structs `name`, as tuples in
         that order: the fast path for large arrays (no Row per element)."""
+        element = self._element_schema(name)
+        pick = itemgetter(*(element.names.index(f) for f in fields))
+        return [pick(values) for values in self.items(name)]
+
+    def _element_schema(self, name: str) -> Schema:
+        """The struct schema of the elements of array `name` (TypeError for any other field)."""
         field = self._schema.fields[self._schema.names.index(name)]
         if not isinstance(field, Array) or not isinstance(field.array_of, Schema):
             raise TypeError(f"{name} is not an array of structs")
-        pick = itemgetter(*(field.array_of.names.index(f) for f in fields))
-        return [pick(values) for values in self.items(name)]
+        return field.array_of
 
     def error(self, what: str) -> KafkaError | None:
         """The broker's error of this struct (`error_code`, with `error_message` where the
