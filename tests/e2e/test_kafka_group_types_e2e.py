@@ -139,6 +139,11 @@ def _no_share_series(m: Samples, cluster: str) -> None:
     assert found == [], found
 
 
+def _known_lags(offsets: dict) -> dict | None:
+    """`offsets` when every partition's lag is known, else None (ask again)."""
+    return offsets if all(o["lag"] is not None for o in offsets.values()) else None
+
+
 async def test_clients_and_broker_features(kafka4: KafkaCluster, tmp_path: Path) -> None:
     """The test bed without the exporter: the 4.4 broker finalizes share and streams groups; three
     KIP-848 members are Stable with one partition each and leave to Empty; share members accept
@@ -173,9 +178,15 @@ async def test_clients_and_broker_features(kafka4: KafkaCluster, tmp_path: Path)
         assert (described["type"], described["state"], described["members"]) == (
             "share", "Stable", 2,
         )  # fmt: skip
-        offsets = share_group_offsets(KAFKA_4, bootstrap, share_group)
+        # a partition's lag is unknown (null) until the broker has its share state: wait for
+        # both to be known instead of counting an unknown one as 0
+        offsets = wait_for(
+            lambda: _known_lags(share_group_offsets(KAFKA_4, bootstrap, share_group)),
+            30,
+            what="both share partitions' lag",
+        )
         assert set(offsets) == {(share_topic, 0), (share_topic, 1)}
-        assert sum(o["lag"] or 0 for o in offsets.values()) == 8 - 3
+        assert sum(o["lag"] for o in offsets.values()) == 8 - 3
         assert list_groups(KAFKA_4, bootstrap)[share_group]["type"] == "share"
 
 
