@@ -25,16 +25,14 @@ KUBE_STATE_METRICS = {
 }
 
 
-def metric_names(expr: str) -> set[str]:
-    """Every metric name selected anywhere in a PromQL expression."""
-    names: set[str] = set()
+def vector_selectors(expr: str) -> list[Any]:
+    """Every vector selector (those inside range selectors too) of a PromQL expression."""
+    found: list[Any] = []
 
     def walk(node: Any) -> None:
         kind = type(node).__name__
         if kind == "VectorSelector":
-            if node.name:
-                names.add(node.name)
-            names.update(m.value for m in node.matchers.matchers if m.name == "__name__")
+            found.append(node)
         elif kind == "MatrixSelector":
             walk(node.vector_selector)
         elif kind == "Call":
@@ -49,6 +47,16 @@ def metric_names(expr: str) -> set[str]:
                 walk(node.param)
 
     walk(promql_parser.parse(expr))
+    return found
+
+
+def metric_names(expr: str) -> set[str]:
+    """Every metric name selected anywhere in a PromQL expression."""
+    names: set[str] = set()
+    for node in vector_selectors(expr):
+        if node.name:
+            names.add(node.name)
+        names.update(m.value for m in node.matchers.matchers if m.name == "__name__")
     return names
 
 
