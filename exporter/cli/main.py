@@ -93,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="path the metrics are served on (overrides server.telemetry_path, default /metrics)",
     )
+    run.add_argument(
+        "--web.enable-lifecycle",
+        dest="enable_lifecycle",
+        action="store_true",
+        help="allow config reloads over HTTP (POST /-/reload); SIGHUP always reloads",
+    )
     _add_logging_args(run)
     run.set_defaults(handler=_run)
 
@@ -158,6 +164,7 @@ def _run(args: argparse.Namespace) -> int:
                 web_settings=web_settings,
                 web_config_override=args.web_config_file,
                 telemetry_path=args.telemetry_path,
+                enable_lifecycle=args.enable_lifecycle,
             )
         )
     except ListenError as exc:

@@ -43,13 +43,15 @@ async def serve(
     web_settings: WebSettings = NO_WEB_CONFIG,
     web_config_override: str | None = None,
     telemetry_path: str | None = None,
+    enable_lifecycle: bool = False,
 ) -> None:
     """Run the exporter until `stop` is set (or SIGTERM/SIGINT arrives).
 
     `config_path` enables reloads (SIGHUP, POST /-/reload); `web_settings` is the loaded web
     config and `web_config_override` the `--web.config.file` path that reloads re-read instead
     of `server.web_config_file`; `telemetry_path` (`--web.telemetry-path`) overrides
-    `server.telemetry_path`, where the metrics are served.
+    `server.telemetry_path`, where the metrics are served; `enable_lifecycle`
+    (`--web.enable-lifecycle`) opens POST /-/reload (SIGHUP reloads either way).
     """
     stop = stop or asyncio.Event()
     tune_interpreter()
@@ -100,7 +102,13 @@ async def serve(
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signal.SIGHUP, reloader.reload_soon)
                 stack.callback(loop.remove_signal_handler, signal.SIGHUP)
-        endpoints = Endpoints(store, exposition, reloader.reload if config_path else None, path)
+        endpoints = Endpoints(
+            store,
+            exposition,
+            reloader.reload if config_path else None,
+            path,
+            lifecycle=enable_lifecycle,
+        )
         app = endpoints.application(middlewares=[guard.middleware])
         runner = GuardedRunner(app, DEFAULT_LIMITS, shutdown_timeout=1.0)
         await runner.setup()

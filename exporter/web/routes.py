@@ -21,6 +21,10 @@ from exporter.web.paths import DEFAULT_TELEMETRY_PATH, check_telemetry_path
 from exporter.web.server import DEFAULT_LIMITS
 
 BODY_READ_TIMEOUT_S = 5.0
+LIFECYCLE_DISABLED = (
+    "the lifecycle API is not enabled: start the exporter with --web.enable-lifecycle "
+    "to reload over HTTP (SIGHUP always reloads)"
+)
 
 _INDEX = """<!doctype html>
 <html><head><title>kafka-health-exporter</title></head>
@@ -30,7 +34,7 @@ _INDEX = """<!doctype html>
 <li><a href="ready">/ready</a>: every collector has refreshed successfully</li>
 <li><a href="live">/live</a>: the exporter itself is running</li>
 <li><a href="healthz">/healthz</a>: the same, answered "ok" as kafka_exporter does</li>
-<li>POST /-/reload: re-read the config files (like SIGHUP)</li>
+<li>POST /-/reload: re-read the config files (like SIGHUP), with --web.enable-lifecycle</li>
 </ul></body></html>
 """
 
@@ -126,10 +130,15 @@ class Endpoints:
         exposition: Exposition,
         reload: Callable[[], Awaitable[ReloadResult]] | None = None,
         telemetry_path: str = DEFAULT_TELEMETRY_PATH,
+        *,
+        lifecycle: bool = False,
     ) -> None:
+        """`lifecycle` (`--web.enable-lifecycle`) lets HTTP clients reload the config; without
+        it `/-/reload` answers 403, as Prometheus does (SIGHUP reloads either way)."""
         self._store = store
         self._exposition = exposition
         self._reload = reload
+        self._lifecycle = lifecycle
         self._telemetry_path = check_telemetry_path(telemetry_path)
         self._index = _INDEX.format(
             version=__version__,
@@ -143,8 +152,9 @@ class Endpoints:
             middlewares=list(middlewares), client_max_size=DEFAULT_LIMITS.max_request_body
         )
         if self._reload is not None:
-            app.router.add_post("/-/reload", self.reload)
-            app.router.add_put("/-/reload", self.reload)
+            handler = self.reload if self._lifecycle else self.lifecycle_disabled
+            app.router.add_post("/-/reload", handler)
+            app.router.add_put("/-/reload", handler)
         app.router.add_get("/", self.index)
         app.router.add_get(self._telemetry_path, self.metrics)
         app.router.add_get("/live", self.live)
@@ -180,6 +190,10 @@ class Endpoints:
             return response
         outcome = await self._reload()
         return web.json_response(outcome.as_dict(), status=200 if outcome.ok else 400)
+
+    async def lifecycle_disabled(self, request: web.Request) -> web.Response:
+        """403: reloads over HTTP are off unless the exporter runs with --web.enable-lifecycle."""
+        return web.json_response({"status": "error", "errors": [LIFECYCLE_DISABLED]}, status=403)
 
     async def live(self, request: web.Request) -> web.Response:
         """200 while the process serves requests."""

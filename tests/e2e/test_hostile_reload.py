@@ -78,7 +78,7 @@ def test_reloads_of_unreadable_files_answer_400_and_count_as_failures(tmp_path: 
             "environment variable UNSET is not set (value '***')",
         ),
     }
-    with ExporterProcess(GOOD, tmp_path) as exporter:
+    with ExporterProcess(GOOD, tmp_path, extra_args=["--web.enable-lifecycle"]) as exporter:
         for failures, (name, (content, reason)) in enumerate(bad.items(), start=1):
             exporter.config_path.write_text(GOOD)
             assert post_reload(exporter)[0] == 200

@@ -96,7 +96,7 @@ def test_idle_and_slowloris_sockets_are_capped_and_closed(tmp_path: Path) -> Non
 def test_malformed_requests_are_one_line_and_never_echoed(tmp_path: Path) -> None:
     secret = "Q" * 100 + "-credentials"
     big_auth = b"Authorization: Basic " + secret.encode() + b"A" * 100_000 + b"\r\n"
-    with ExporterProcess(CONFIG, tmp_path) as exporter:
+    with ExporterProcess(CONFIG, tmp_path, extra_args=["--web.enable-lifecycle"]) as exporter:
         answer = _raw(exporter.port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n" + big_auth + b"\r\n")
         assert answer.split(b"\r\n")[0].endswith(b" 400 Bad Request"), answer[:200]
         assert b"QQQQ" not in answer and len(answer) < 1000

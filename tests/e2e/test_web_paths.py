@@ -127,7 +127,9 @@ def test_reload_that_moves_the_telemetry_path_says_restart(
     """The routes are built at start: a reload keeps serving the old path, warns (response and
     log) that a restart applies the new one, and applies the rest; a bad path rejects it."""
     base = config_for(broker, unique("rtp"))
-    with ExporterProcess("server: {telemetry_path: /a}\n" + base, tmp_path) as exporter:
+    with ExporterProcess(
+        "server: {telemetry_path: /a}\n" + base, tmp_path, extra_args=["--web.enable-lifecycle"]
+    ) as exporter:
         exporter.config_path.write_text("server: {telemetry_path: /b}\n" + base)
         status, body = post_reload(exporter)
         warning = "server.telemetry_path changed from '/a' to '/b': restart the exporter to apply"
@@ -144,7 +146,9 @@ def test_reload_that_moves_the_telemetry_path_says_restart(
         ), error
         assert exporter.get("/a")[0] == 200
     with ExporterProcess(
-        "server: {telemetry_path: /a}\n" + base, tmp_path, extra_args=["--web.telemetry-path", "/m"]
+        "server: {telemetry_path: /a}\n" + base,
+        tmp_path,
+        extra_args=["--web.telemetry-path", "/m", "--web.enable-lifecycle"],
     ) as exporter:
         exporter.config_path.write_text("server: {telemetry_path: /b}\n" + base)
         status, body = post_reload(exporter)
