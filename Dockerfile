@@ -3,6 +3,7 @@
 #   docker build -t kafka-health-exporter .                      # with a JRE (the `jmx` collector)
 #   docker build --build-arg WITH_JRE=false -t khe:slim .         # no JRE: kafka and aliyun_cms only
 #   docker build --build-arg EXTRAS=kerberos,aws -t khe:auth .    # + SASL GSSAPI and AWS MSK IAM
+#   docker build --build-arg EXTRAS=demo -t khe:demo .            # + the demo broker: `docker run -it khe:demo demo --listen 0.0.0.0:9876`
 # Runs as a non-root numeric user and works with a read-only root filesystem (mount /tmp writable).
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
