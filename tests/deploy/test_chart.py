@@ -200,7 +200,7 @@ def test_pod_spec_passes_every_value_through() -> None:
         assert pod[key] == values[key], key
     assert pod["priorityClassName"] == "monitoring-high"
     assert pod["imagePullSecrets"] == [{"name": "registry"}]
-    assert [c["name"] for c in pod["initContainers"]] == ["wait-for-kafka"]
+    assert [c["name"] for c in pod["initContainers"]] == ["wait-for-kafka", "check-config"]
     assert {"name": "kafka-ca", "secret": {"secretName": "kafka-ca"}} in pod["volumes"]
     assert {"name": "kafka-ca", "mountPath": "/etc/kafka", "readOnly": True} in container[
         "volumeMounts"

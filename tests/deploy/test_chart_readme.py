@@ -11,22 +11,13 @@ from typing import Any
 import yaml
 
 from tests.support.chart_render import CHART, ROOT
+from tests.support.peer_chart import THEIR_VALUES
 
 README = CHART / "README.md"
 # Values documented as a whole (Kubernetes structures, free-form YAML), not key by key.
 WHOLE = {
     "podSecurityContext", "securityContext", "livenessProbe", "readinessProbe",
     "hpaDefaults.behavior", "grafanaDashboard.labels",
-}  # fmt: skip
-# Top-level keys of prometheus-kafka-exporter 3.1.1's values.yaml (prometheus-community/helm-charts,
-# tag prometheus-kafka-exporter-3.1.1).
-THEIR_VALUES = {
-    "image", "command", "imagePullSecrets", "hostAliases", "deploymentLabels",
-    "deploymentAnnotations", "global", "replicaCount", "kafkaServer", "kafkaBrokerVersion",
-    "kafkaLabels", "verbosity", "sarama", "rbac", "serviceAccount", "env", "extraArgs", "service",
-    "startup", "liveness", "readiness", "prometheus", "podLabels", "resources", "nodeSelector",
-    "annotations", "tolerations", "affinity", "tls", "sasl", "server", "kafka", "securityContext",
-    "containerSecurityContext",
 }  # fmt: skip
 
 

@@ -14,9 +14,9 @@ metadata:
 spec:
   serviceAccountName: {{ include "khe.serviceAccountName" . }}
   automountServiceAccountToken: {{ .Values.serviceAccount.automountServiceAccountToken }}
-  {{- with .Values.imagePullSecrets }}
+  {{- with include "khe.imagePullSecrets" . }}
   imagePullSecrets:
-    {{- toYaml . | nindent 4 }}
+    {{- . | nindent 4 }}
   {{- end }}
   {{- with .Values.priorityClassName }}
   priorityClassName: {{ . }}
@@ -28,14 +28,23 @@ spec:
   {{- end }}
   securityContext:
     {{- toYaml .Values.podSecurityContext | nindent 4 }}
-  {{- with .Values.initContainers }}
+  {{- if or .Values.initContainers .Values.checkConfig.enabled }}
   initContainers:
+    {{- with .Values.initContainers }}
     {{- toYaml . | nindent 4 }}
+    {{- end }}
+    {{- if .Values.checkConfig.enabled }}
+    {{- /* Last, so files an init container above writes are there when it checks them. */}}
+    - name: check-config
+      {{- include "khe.exporterImage" . | nindent 6 }}
+      args:
+        {{- include "khe.checkConfigArgs" . | nindent 8 }}
+      {{- include "khe.exporterEnvAndMounts" . | nindent 6 }}
+    {{- end }}
   {{- end }}
   containers:
     - name: kafka-health-exporter
-      image: "{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}"
-      imagePullPolicy: {{ .Values.image.pullPolicy }}
+      {{- include "khe.exporterImage" . | nindent 6 }}
       args:
         - run
         - -c
@@ -48,6 +57,9 @@ spec:
         - {{ .Values.logFormat }}
         - --web.telemetry-path
         - {{ .Values.telemetryPath | quote }}
+        {{- if .Values.web.enableLifecycle }}
+        - --web.enable-lifecycle
+        {{- end }}
         {{- range .Values.extraArgs }}
         - {{ . | quote }}
         {{- end }}
@@ -55,27 +67,6 @@ spec:
         - name: http
           containerPort: {{ .Values.port }}
           protocol: TCP
-      {{- if or .Values.sharding.enabled .Values.env }}
-      env:
-        {{- if .Values.sharding.enabled }}
-        - name: POD_NAME            # the shard index is the ordinal of the StatefulSet pod name
-          valueFrom:
-            fieldRef: {fieldPath: metadata.name}
-        {{- end }}
-        {{- with .Values.env }}
-        {{- toYaml . | nindent 8 }}
-        {{- end }}
-      {{- end }}
-      {{- if or .Values.existingSecret .Values.envFrom }}
-      envFrom:
-        {{- with .Values.existingSecret }}
-        - secretRef:
-            name: {{ . }}
-        {{- end }}
-        {{- with .Values.envFrom }}
-        {{- toYaml . | nindent 8 }}
-        {{- end }}
-      {{- end }}
       {{- with .Values.startupProbe }}
       startupProbe:
         {{- toYaml . | nindent 8 }}
@@ -84,21 +75,7 @@ spec:
         {{- toYaml .Values.livenessProbe | nindent 8 }}
       readinessProbe:
         {{- toYaml .Values.readinessProbe | nindent 8 }}
-      {{- with .Values.resources }}
-      resources:
-        {{- toYaml . | nindent 8 }}
-      {{- end }}
-      securityContext:
-        {{- toYaml .Values.securityContext | nindent 8 }}
-      volumeMounts:
-        - name: config
-          mountPath: /etc/kafka-health-exporter
-          readOnly: true
-        - name: tmp
-          mountPath: /tmp
-        {{- with .Values.extraVolumeMounts }}
-        {{- toYaml . | nindent 8 }}
-        {{- end }}
+      {{- include "khe.exporterEnvAndMounts" . | nindent 6 }}
     {{- with .Values.extraContainers }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
