@@ -19,6 +19,7 @@ from exporter.collectors.kafka.metrics import (
     cluster_metrics,
     evaluation_metrics,
     lag_read_metrics,
+    read_metrics,
     shard_metrics,
     share_group_metrics,
 )
@@ -42,6 +43,8 @@ class KafkaRefresh:
     evaluation: Evaluation
     record_requests: int = 0
     """Fetch requests for record timestamps whose answers this refresh used."""
+    malformed: tuple[tuple[str, int], ...] = ()
+    """Replies refused since start, by Kafka API (the reader's count)."""
 
 
 class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
@@ -58,6 +61,7 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
         + share_group_metrics.CATALOGUE
         + lag_read_metrics.CATALOGUE
         + shard_metrics.CATALOGUE
+        + read_metrics.CATALOGUE
     )
 
     def __init__(self, config: KafkaConfig) -> None:
@@ -109,7 +113,8 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
         evaluation = await asyncio.to_thread(
             self._observe, state, observed_at, times, capped, nothing_pending
         )
-        return KafkaRefresh(state, evaluation, requests)
+        malformed = tuple(sorted(self._reader.malformed.items()))
+        return KafkaRefresh(state, evaluation, requests, malformed)
 
     def _committed_of(
         self, state: ClusterState, wanted: list[RecordWanted]
@@ -172,6 +177,7 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
             ),
             *share_group_metrics.to_metrics(fetched.state, cfg.cluster_label, cfg.labels),
             *shard_metrics.to_metrics(self.name, cfg.shard, cfg.labels),
+            *read_metrics.to_metrics(self.name, dict(fetched.malformed), cfg.labels),
             *(
                 lag_read_metrics.to_metrics(
                     fetched.evaluation,

@@ -64,6 +64,7 @@ class KafkaConfig(CollectorConfig):
         | {"kafka_health_exporter_lag_seconds_fetch_requests", "kafka_consumergroup_info"}
         | {"kafka_sharegroup_lag", "kafka_sharegroup_lag_sum", "kafka_sharegroup_start_offset"}
         | {"kafka_sharegroup_members", "kafka_sharegroup_state", "kafka_health_exporter_shard_info"}
+        | {"kafka_health_exporter_malformed_responses"}
     )
 
     type: Literal["kafka"]
@@ -75,6 +76,9 @@ class KafkaConfig(CollectorConfig):
     topic_metrics: bool = True
     """False leaves out per-topic/partition series and reads watermarks only where groups commit."""
     max_concurrency: int = Field(default=8, ge=1, le=256)
+    max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    """Largest reply frame taken from a broker (1 KiB-1 GiB); a frame announcing more is
+    refused at its length prefix, unread, and its connection closed."""
     time_lag: TimeLagConfig = Field(default_factory=TimeLagConfig)
     """Lag in seconds: method auto | estimate | timestamp | off, the history window, read budget."""
     status: StatusConfig = Field(default_factory=StatusConfig)

@@ -49,3 +49,24 @@ def speaks(versions: ApiVersions, request: type[Request[Any]]) -> bool:
         supports(versions, struct.API_KEY, struct.API_VERSION)
         for struct in request._CLASSES  # the versions the Request type declares
     )
+
+
+API_NAMES: dict[int, str] = {
+    1: "Fetch",
+    2: "ListOffsets",
+    3: "Metadata",
+    9: "OffsetFetch",
+    15: "DescribeGroups",
+    16: "ListGroups",
+    18: "ApiVersions",
+    69: "ConsumerGroupDescribe",
+    77: "ShareGroupDescribe",
+    89: "StreamsGroupDescribe",
+    90: "DescribeShareGroupOffsets",
+}
+"""Kafka's names of the APIs the collector sends, by key (for logs and the `api` label)."""
+
+
+def api_name(request: Any) -> str:
+    """Kafka's name of `request`'s API (its class name where the key is not listed)."""
+    return API_NAMES.get(request.API_KEY, type(request).__name__.removesuffix("Request"))

@@ -71,8 +71,23 @@ class CommittedOffsets:
             else:
                 await send(node, classic.offset_fetch_request(group, None))
             self.null_offset_fetch = True
-        except KafkaConnectionError:
-            await send(node, classic.offset_fetch_request(group, explicit_partitions(topics)))
+        except classic.MalformedResponse as exc:
+            # a garbled answer (logged where it was read) says nothing of the broker
+            log.debug("%s: OffsetFetch probe inconclusive (%s); again next refresh", self.name, exc)
+        except KafkaConnectionError as exc:
+            # The broker closed the connection (what Tansu does for a null topic list): that
+            # means "refused" only when the same group asked for named partitions answers.
+            try:
+                explicit = classic.offset_fetch_request(group, explicit_partitions(topics))
+                await send(node, explicit)
+            except KafkaError as again:
+                log.debug(
+                    "%s: OffsetFetch probe inconclusive (%r, then %r); again next refresh",
+                    self.name,
+                    exc,
+                    again,
+                )
+                return
             log.info(
                 "%s: broker refuses OffsetFetch for all partitions; naming partitions instead",
                 self.name,
@@ -82,9 +97,13 @@ class CommittedOffsets:
     async def fetch_batch(self, send: Send, node: int, groups: list[str]) -> dict[str, Offsets]:
         """Offsets of `groups` (one coordinator) in one OffsetFetch v8+; a group answered with
         an error keeps its previous offsets (with a warning) or is left out."""
-        answers = decode_offset_fetch_groups(
-            await send(node, OffsetFetchGroupsRequest(groups)), groups
-        )
+        try:
+            answers = decode_offset_fetch_groups(
+                await send(node, OffsetFetchGroupsRequest(groups)), groups
+            )
+        except classic.MalformedResponse as exc:  # this batch only (logged where it was read)
+            log.debug("%s: offsets of %d group(s) left out: %s", self.name, len(groups), exc)
+            return {}
         out: dict[str, Offsets] = {}
         failed: list[tuple[str, KafkaError]] = []
         for group in groups:

@@ -10,19 +10,41 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from aiokafka import AIOKafkaClient
+from aiokafka.client import ConnectionGroup
 from aiokafka.errors import KafkaError
 
 from exporter.collectors.kafka.auth import session_expiry
 from exporter.collectors.kafka.auth.client_auth import ClientAuth
 from exporter.collectors.kafka.config import KafkaConfig
 from exporter.collectors.kafka.read import errors
+from exporter.collectors.kafka.read.bounded_replies import cap_frames
 
 log = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT = 2.0
 """Seconds a client (or a cancelled bootstrap) gets to close."""
+
+
+class CappedClient(AIOKafkaClient):
+    """An AIOKafkaClient whose broker connections refuse frames over `max_response_bytes`
+    (capped as each connection is handed out, before any request of ours or of the client's
+    metadata refresh is sent on it; the ApiVersions and SASL exchange of connection set-up
+    and the bootstrap's one Metadata come before)."""
+
+    def __init__(self, *, max_response_bytes: int, **options: Any) -> None:
+        super().__init__(**options)
+        self.max_response_bytes = max_response_bytes
+
+    async def _get_conn(
+        self, node_id: Any, *, group: Any = ConnectionGroup.DEFAULT, no_hint: bool = False
+    ) -> Any:
+        conn = await super()._get_conn(node_id, group=group, no_hint=no_hint)
+        if conn is not None:
+            cap_frames(conn, self.max_response_bytes)
+        return conn
 
 
 class Connection:
@@ -55,7 +77,8 @@ class Connection:
         except errors.CredentialsError as exc:
             raise errors.mask_secrets(cfg, str(exc)) from exc
         options = self.auth.options()
-        client = AIOKafkaClient(
+        client = CappedClient(
+            max_response_bytes=cfg.max_response_bytes,
             bootstrap_servers=cfg.bootstrap_servers,
             client_id="kafka-health-exporter",
             request_timeout_ms=int(cfg.timeout * 1000),

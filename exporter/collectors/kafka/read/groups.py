@@ -61,14 +61,13 @@ class GroupReads:
         self.committed = CommittedOffsets(config.name)
         self.offset_fetch_batch = OFFSET_FETCH_BATCH
         """Groups per batched OffsetFetch (bench/ measures others)."""
-        self._announced = False
-        """Whether what the brokers lack was logged for the current client."""
+        self._features = broker_features.FeatureLog()
+        """What the brokers offer, as last logged."""
 
     def forget_brokers(self) -> None:
         """A new client: what the brokers support is to be probed (and said) again."""
         self.describer.forget_brokers()
         self.committed.forget_brokers()
-        self._announced = False
 
     def remember(self, groups: dict[str, GroupInfo]) -> None:
         """End of a successful read: keep its offsets, forget the groups gone."""
@@ -79,17 +78,10 @@ class GroupReads:
         return await list_groups(send, node_ids, self.config)
 
     def announce(self, versions: dict[int, ApiVersions]) -> None:
-        """Once per client: one line saying what the brokers' versions leave out, and why."""
-        if self._announced:
-            return
-        self._announced = True
-        off = broker_features.missing(versions.values())
-        if off:
-            log.info(
-                "%s: the brokers do not offer %s",
-                self.config.name,
-                "; ".join(off),
-            )
+        """One line saying what the brokers offer and leave out, when it changes."""
+        line = self._features.changed(versions.values())
+        if line is not None:
+            log.info("%s: %s", self.config.name, line)
 
     async def probe_brokers(
         self,

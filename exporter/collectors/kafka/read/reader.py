@@ -11,17 +11,25 @@ had commits on, with periodic full rescans.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 import time
 from collections import Counter
 from functools import partial
 
 from aiokafka import AIOKafkaClient
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaConnectionError, KafkaError
 from aiokafka.protocol.api import Request, Response
 
 from exporter.collectors.kafka.config import KafkaConfig
-from exporter.collectors.kafka.protocol.api_versions import ApiVersions, node_versions
+from exporter.collectors.kafka.protocol.api_versions import ApiVersions, api_name, node_versions
+from exporter.collectors.kafka.protocol.bounded_decode import (
+    ResponseLimitExceeded,
+    decode_bounded,
+)
+from exporter.collectors.kafka.protocol.classic import MalformedResponse
+from exporter.collectors.kafka.read.bounded_replies import Deferred, FrameTooLarge, RawReply
 from exporter.collectors.kafka.read.concurrency import all_or_cancel
 from exporter.collectors.kafka.read.connection import Connection
 from exporter.collectors.kafka.read.group_listing import Listing
@@ -47,6 +55,8 @@ class ClusterReader:
         self.config = config
         self.requests: Counter[str] = Counter()
         """Requests sent, by API name (for benchmarks and debugging)."""
+        self.malformed: Counter[str] = Counter()
+        """Replies refused as malformed or over a limit since start, by Kafka API name."""
         self._connection = Connection(config)
         self._groups = GroupReads(config)
 
@@ -110,8 +120,52 @@ class ClusterReader:
         return client
 
     async def _send(self, client: AIOKafkaClient, node: int, request: Request) -> Response:
+        """Send `request`; its reply is decoded with bounds in a worker thread (the loop goes
+        on serving), stopped when the request is cancelled. A reply that cannot be decoded or
+        is over a limit is a MalformedResponse of this request alone, logged and counted."""
         self.requests[type(request).__name__.removesuffix("Request")] += 1
-        return await client.send(node, request)
+        deferred = Deferred(request)
+        try:
+            reply = await client.send(node, deferred)
+        except KafkaConnectionError as exc:
+            if isinstance(exc.__cause__, FrameTooLarge):
+                text = f"{exc.__cause__}; refused unread and the connection closed"
+                raise self._malformed(
+                    client, node, request, deferred.version, ResponseLimitExceeded(text)
+                ) from None
+            raise
+        if not isinstance(reply, RawReply):
+            return reply
+        stop = threading.Event()
+        try:
+            return await asyncio.to_thread(decode_bounded, reply.response_type, reply.data, stop)
+        except MalformedResponse as exc:
+            raise self._malformed(client, node, request, deferred.version, exc) from None
+        finally:
+            stop.set()  # a cancelled request's decode ends at its next look at the flag
+
+    def _malformed(
+        self,
+        client: AIOKafkaClient,
+        node: int,
+        request: Request,
+        version: int | None,
+        exc: MalformedResponse,
+    ) -> MalformedResponse:
+        """`exc` naming the API, version and broker, after one warning and a count."""
+        api = api_name(request)
+        self.malformed[api] += 1
+        broker = client.cluster.broker_metadata(node)
+        where = f"broker {node}" + (f" ({broker.host}:{broker.port})" if broker else "")
+        cause = exc.args[0] if exc.args else type(exc).__name__
+        error = type(exc)(f"{api} v{version} reply from {where}: {cause}")
+        log.warning(
+            "%s: malformed reply, left out this refresh: %s",
+            self.config.name,
+            error,
+            extra={"collector": self.config.name, "api": api},
+        )
+        return error
 
     async def _read(self, client: AIOKafkaClient) -> ClusterState:
         cfg, groups = self.config, self._groups

@@ -7,7 +7,7 @@ import logging
 
 from aiokafka.errors import KafkaError
 
-from exporter.collectors.kafka.protocol.classic import Send
+from exporter.collectors.kafka.protocol.classic import MalformedResponse, Send
 from exporter.collectors.kafka.protocol.share_offsets import (
     DescribeShareGroupOffsetsRequest,
     decode_share_group_offsets,
@@ -28,8 +28,12 @@ async def fetch_share_offsets(
 ) -> dict[str, ShareOffsets]:
     """Partitions of `groups` (one coordinator); a group answered with an error is left out
     (with one warning for the batch)."""
-    response = await send(node, DescribeShareGroupOffsetsRequest(groups))
-    answers = decode_share_group_offsets(response, groups)
+    try:
+        response = await send(node, DescribeShareGroupOffsetsRequest(groups))
+        answers = decode_share_group_offsets(response, groups)
+    except MalformedResponse as exc:  # this batch only (logged where it was read)
+        log.debug("%s: offsets of %d share group(s) left out: %s", name, len(groups), exc)
+        return {}
     out: dict[str, ShareOffsets] = {}
     failed: list[tuple[str, KafkaError]] = []
     for group in groups:

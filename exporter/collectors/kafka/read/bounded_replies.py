@@ -1,0 +1,98 @@
+"""Replies read with bounds: a frame-size cap on each connection of our client (checked at the
+4-byte length prefix, before anything of the frame is buffered), and requests whose replies
+aiokafka hands over undecoded so they are decoded off the event loop (`bounded_decode`).
+
+aiokafka's connection reads each frame with `reader.readexactly(4)` then
+`reader.readexactly(size)` from one asyncio.StreamReader per connection; `cap_frames` turns that
+one reader (not the class, not aiokafka's module) into a `_CappedReader`, which refuses a size
+over the cap. aiokafka then closes the connection and fails its requests with a
+KafkaConnectionError caused by `FrameTooLarge`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Any, cast
+
+from aiokafka.protocol.api import Response
+
+
+class FrameTooLarge(ConnectionError):
+    """A frame announced more bytes than the connection's cap (or a negative size)."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"frame of {size} bytes announced, over max_response_bytes {limit}")
+        self.size = size
+        self.limit = limit
+
+
+class _CappedReader(asyncio.StreamReader):
+    """A StreamReader whose `readexactly` refuses more than `max_frame` bytes at once."""
+
+    max_frame: int
+
+    async def readexactly(self, n: int) -> bytes:
+        """`n` bytes; FrameTooLarge before reading when `n` is over the cap or negative."""
+        if n > self.max_frame or n < 0:
+            raise FrameTooLarge(n, self.max_frame)
+        return await super().readexactly(n)
+
+
+def cap_frames(conn: Any, limit: int) -> None:
+    """Cap the frames `conn` (an AIOKafkaConnection) reads at `limit` bytes, once."""
+    reader = getattr(conn, "_reader", None)
+    if reader is None or isinstance(reader, _CappedReader):
+        return
+    if type(reader) is not asyncio.StreamReader:
+        raise TypeError(f"unexpected reader {type(reader).__name__} on {conn!r}")
+    reader.__class__ = _CappedReader
+    cast(_CappedReader, reader).max_frame = limit
+
+
+@dataclass(frozen=True)
+class RawReply:
+    """A reply frame as it came (positioned after the response header), to decode later."""
+
+    response_type: type[Response]
+    data: BytesIO
+
+
+class _Undecoded:
+    """Stands in for a response type: its `decode` keeps the frame as a RawReply."""
+
+    def __init__(self, response_type: type[Response]) -> None:
+        self.response_type = response_type
+
+    def decode(self, data: BytesIO) -> RawReply:
+        return RawReply(self.response_type, data)
+
+
+class _DeferredStruct:
+    """A prepared request struct whose reply is not decoded by aiokafka."""
+
+    def __init__(self, struct: Any) -> None:
+        self._struct = struct
+        self.RESPONSE_TYPE = _Undecoded(struct.RESPONSE_TYPE)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._struct, name)
+
+    def __repr__(self) -> str:
+        return repr(self._struct)
+
+
+class Deferred:
+    """`request`, sent as is, whose reply comes back as a RawReply. `version` is the version
+    negotiated (set once aiokafka prepared it)."""
+
+    def __init__(self, request: Any) -> None:
+        self.request = request
+        self.version: int | None = None
+
+    def prepare(self, versions: dict[int, tuple[int, int]]) -> _DeferredStruct:
+        """What aiokafka's connection sends: the request's struct for `versions`."""
+        struct = self.request.prepare(versions)
+        self.version = struct.API_VERSION
+        return _DeferredStruct(struct)
