@@ -41,6 +41,7 @@ class KafkaConfig(CollectorConfig):
     reserved_labels: ClassVar[frozenset[str]] = frozenset(
         {"address", "cluster", "collector", "consumergroup", "id", "partition", "state"}
         | {"status", "topic", "type", "protocol_type", "sharegroup", "shard", "shard_count"}
+        | {"api"}
     )
     """Labels of the kind's catalogue (MetricSpec.labels), `cluster`, and the self-metrics'."""
     label_hints: ClassVar[dict[str, str]] = {
@@ -65,6 +66,7 @@ class KafkaConfig(CollectorConfig):
         | {"kafka_sharegroup_lag", "kafka_sharegroup_lag_sum", "kafka_sharegroup_start_offset"}
         | {"kafka_sharegroup_members", "kafka_sharegroup_state", "kafka_health_exporter_shard_info"}
         | {"kafka_health_exporter_malformed_responses"}
+        | {"kafka_health_exporter_malformed_responses_total"}
     )
 
     type: Literal["kafka"]

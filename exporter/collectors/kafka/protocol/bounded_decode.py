@@ -69,7 +69,8 @@ def decode_bounded(
         ]
     except (ValueError, struct.error) as exc:  # underrun, invalid UTF-8, bad varint
         raise MalformedResponse(
-            f"{path}: {exc.__class__.__name__}: {_short(exc)} at byte {data.tell()} of {size}"
+            f"{path}: {exc.__class__.__name__}: {_short(exc)} at byte {data.tell()} of the"
+            f" {size}-byte frame"
         ) from None
     return response_type(*values)
 
@@ -104,7 +105,7 @@ def _array(walk: _Walk, field: Array, path: str) -> list[Any] | None:
     name = path.rsplit(".", 1)[-1]
     limit = ARRAY_LIMITS.get(name, DEFAULT_ARRAY_LIMIT)
     left = walk.size - walk.data.tell()
-    where = f"{path} at byte {at} of {walk.size}"
+    where = f"{path} at byte {at} of the {walk.size}-byte frame"
     if length < 0 or length > left:
         raise MalformedResponse(f"{where}: array length {length} with {left} bytes left")
     if length > limit:

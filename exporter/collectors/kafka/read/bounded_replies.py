@@ -12,6 +12,8 @@ KafkaConnectionError caused by `FrameTooLarge`.
 from __future__ import annotations
 
 import asyncio
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any, cast
@@ -22,21 +24,26 @@ from aiokafka.protocol.api import Response
 class FrameTooLarge(ConnectionError):
     """A frame announced more bytes than the connection's cap (or a negative size)."""
 
-    def __init__(self, size: int, limit: int) -> None:
+    def __init__(self, size: int, limit: int, culprit: object) -> None:
         super().__init__(f"frame of {size} bytes announced, over max_response_bytes {limit}")
         self.size = size
         self.limit = limit
+        self.culprit = culprit
+        """The request struct the frame answers (the oldest one waiting on the connection);
+        the other requests waiting fail with it only because the connection closes."""
 
 
 class _CappedReader(asyncio.StreamReader):
     """A StreamReader whose `readexactly` refuses more than `max_frame` bytes at once."""
 
     max_frame: int
+    waiting: Callable[[], object]
+    """The request the next frame answers (None: none known)."""
 
     async def readexactly(self, n: int) -> bytes:
         """`n` bytes; FrameTooLarge before reading when `n` is over the cap or negative."""
         if n > self.max_frame or n < 0:
-            raise FrameTooLarge(n, self.max_frame)
+            raise FrameTooLarge(n, self.max_frame, self.waiting())
         return await super().readexactly(n)
 
 
@@ -48,7 +55,16 @@ def cap_frames(conn: Any, limit: int) -> None:
     if type(reader) is not asyncio.StreamReader:
         raise TypeError(f"unexpected reader {type(reader).__name__} on {conn!r}")
     reader.__class__ = _CappedReader
-    cast(_CappedReader, reader).max_frame = limit
+    capped = cast(_CappedReader, reader)
+    capped.max_frame = limit
+    conn_ref = weakref.ref(conn)
+
+    def waiting() -> object:
+        owner = conn_ref()
+        queue = getattr(owner, "_requests", None)  # (correlation id, request struct, future)
+        return queue[0][1] if queue else None
+
+    capped.waiting = waiting
 
 
 @dataclass(frozen=True)
@@ -91,8 +107,12 @@ class Deferred:
         self.request = request
         self.version: int | None = None
 
+        self.sent: _DeferredStruct | None = None
+        """The struct sent (to tell whether a refused frame answers this request)."""
+
     def prepare(self, versions: dict[int, tuple[int, int]]) -> _DeferredStruct:
         """What aiokafka's connection sends: the request's struct for `versions`."""
         struct = self.request.prepare(versions)
         self.version = struct.API_VERSION
-        return _DeferredStruct(struct)
+        self.sent = _DeferredStruct(struct)
+        return self.sent

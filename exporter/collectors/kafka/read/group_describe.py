@@ -89,7 +89,8 @@ class GroupDescriber:
         try:
             answers = decode_group_describe(await send(node, request), groups)
         except classic.MalformedResponse as exc:
-            log.warning("%s: %s describe is malformed: %s", self.name, group_type, exc)
+            # logged (with API, broker and offset) and counted where it was read
+            log.debug("%s: %s describe is malformed: %s", self.name, group_type, exc)
             return {}
         found = {g: (a.state, a.members) for g, a in answers.items() if _described(a)}
         self._log_failed(group_type, groups, found, answers)

@@ -128,8 +128,13 @@ class ClusterReader:
         try:
             reply = await client.send(node, deferred)
         except KafkaConnectionError as exc:
-            if isinstance(exc.__cause__, FrameTooLarge):
-                text = f"{exc.__cause__}; refused unread and the connection closed"
+            cause = exc.__cause__
+            if isinstance(cause, FrameTooLarge) and cause.culprit is not deferred.sent:
+                raise MalformedResponse(
+                    f"connection to broker {node} closed: another reply on it was refused ({cause})"
+                ) from None
+            if isinstance(cause, FrameTooLarge):
+                text = f"{cause}; refused unread and the connection closed"
                 raise self._malformed(
                     client, node, request, deferred.version, ResponseLimitExceeded(text)
                 ) from None
