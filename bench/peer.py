@@ -6,6 +6,11 @@ started, so give the binary itself) after `{bootstrap}` and `{port}` are filled 
 
     --peer '/path/kafka_exporter --kafka.server={bootstrap} --web.listen-address=127.0.0.1:{port}'
 
+Leading `NAME=value` words set environment variables, as in a shell, for peers configured
+that way (kminion):
+
+    --peer 'KAFKA_BROKERS={bootstrap} EXPORTER_HOST=127.0.0.1 EXPORTER_PORT={port} /path/kminion'
+
 It runs in a session of its own and is stopped with its whole process group (SIGTERM, SIGKILL
 after 10 s) however the measurement ends.
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shlex
 import signal
 import statistics
@@ -36,12 +42,23 @@ IDLE_S = 2.0
 """Seconds of no scrapes before and after the scrape modes (idle RSS and CPU)."""
 
 
-def fill(command: str, bootstrap: str, port: int) -> list[str]:
-    """The argv of `command` with `{bootstrap}` and `{port}` filled in."""
+ENV_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+
+
+def fill(command: str, bootstrap: str, port: int) -> tuple[dict[str, str], list[str]]:
+    """The environment variables (leading `NAME=value` words) and the argv of `command`, with
+    `{bootstrap}` and `{port}` filled in."""
     if "{port}" not in command:
         raise ValueError("--peer: the command must contain {port} (where it listens)")
     text = command.replace("{bootstrap}", bootstrap).replace("{port}", str(port))
-    return shlex.split(text)
+    words = shlex.split(text)
+    env: dict[str, str] = {}
+    while words and ENV_WORD.match(words[0]):
+        name, _, value = words.pop(0).partition("=")
+        env[name] = value
+    if not words:
+        raise ValueError("--peer: the command names no program after its NAME=value words")
+    return env, words
 
 
 @dataclass
@@ -51,6 +68,7 @@ class PeerProcess:
     argv: list[str]
     port: int
     log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -66,6 +84,7 @@ class PeerProcess:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                env={**os.environ, **self.env},
             )
         return self
 
@@ -135,8 +154,8 @@ def _median_between(samples: list[tuple[float, float]], start: float, end: float
 def measure_peer(run: PeerRun) -> dict[str, Any]:
     """Scrape latency per mode, CPU (per scrape, and seconds per second under scrapes), RSS
     (idle before and after the scrapes, peak) and page sizes of the peer."""
-    argv = fill(run.command, run.bootstrap, run.port)
-    peer = PeerProcess(argv, run.port, run.log_dir / "peer.log")
+    env, argv = fill(run.command, run.bootstrap, run.port)
+    peer = PeerProcess(argv, run.port, run.log_dir / "peer.log", env)
     with peer:
         first = peer.wait_ready(run.ready_timeout)
         assert peer.process is not None

@@ -26,7 +26,11 @@ parser.add_argument("--record", required=True)
 args = parser.parse_args()
 host, port = args.listen.rsplit(":", 1)
 with open(args.record, "w") as out:
-    json.dump({"pid": os.getpid(), "bootstrap": args.bootstrap, "port": int(port)}, out)
+    json.dump(
+        {"pid": os.getpid(), "bootstrap": args.bootstrap, "port": int(port),
+         "env": os.environ.get("PEER_SEEN_BOOTSTRAP")},
+        out,
+    )
 BODY = ("# TYPE kafka_brokers gauge\\nkafka_brokers 1\\n" * 200).encode()
 ZIPPED = gzip.compress(BODY)
 
@@ -73,7 +77,7 @@ def stand_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _command(script: Path, record: Path) -> str:
     return (
-        f"{sys.executable} {script} --kafka.server={{bootstrap}} "
+        f"PEER_SEEN_BOOTSTRAP={{bootstrap}} {sys.executable} {script} --kafka.server={{bootstrap}} "
         f"--web.listen-address=127.0.0.1:{{port}} --record {record}"
     )
 
@@ -92,6 +96,7 @@ def test_peer_is_started_scraped_measured_and_reaped(stand_in: Path, tmp_path: P
     result = _peer(run.command, run.bootstrap, tmp_path, MODES, 0.5)  # the harness's path
     seen = json.loads(record.read_text())
     assert seen["bootstrap"] == "127.0.0.1:19092"
+    assert seen["env"] == "127.0.0.1:19092"  # a leading NAME=value word reached its environment
     assert _gone(seen["pid"])
     assert "error" not in result, result
     assert result["argv0"] == Path(sys.executable).name
@@ -193,6 +198,14 @@ def _zombie(pid: int) -> bool:
 
 
 def test_fill_needs_the_port_and_splits_like_a_shell() -> None:
-    assert fill("x --s={bootstrap} --l=':{port}'", "h:1", 5) == ["x", "--s=h:1", "--l=:5"]
+    assert fill("x --s={bootstrap} --l=':{port}'", "h:1", 5) == ({}, ["x", "--s=h:1", "--l=:5"])
     with pytest.raises(ValueError, match="port"):
         fill("x --s={bootstrap}", "h:1", 5)
+
+
+def test_fill_takes_leading_name_value_words_as_the_environment() -> None:
+    env, argv = fill("KAFKA_BROKERS={bootstrap} EXPORTER_PORT={port} /bin/km --a=B=c", "h:1", 5)
+    assert env == {"KAFKA_BROKERS": "h:1", "EXPORTER_PORT": "5"}
+    assert argv == ["/bin/km", "--a=B=c"]
+    with pytest.raises(ValueError, match="no program"):
+        fill("A={port}", "h:1", 5)
