@@ -2,7 +2,7 @@
 exporter (ApiVersions v0, Metadata v1, ListOffsets v1, ListGroups v5, ConsumerGroupDescribe v1,
 OffsetFetch v8) and answers one API with a hostile reply, chosen by `case`:
 
-- `huge_describe`: a well-formed ConsumerGroupDescribe of about 64 MB (g1 with ~3.5 million
+- `huge_describe`: a well-formed ConsumerGroupDescribe of about 64 MB (g1 with ~3.9 million
   empty members);
 - `endless_frame`: ConsumerGroupDescribe answered by a frame announcing 2^31-1 bytes, then
   zeros streamed until the connection closes;
@@ -54,8 +54,8 @@ TOPIC = "t"
 GROUPS = ("g1", "g2")
 COMMITTED = {0: 5, 1: 7}
 END_OFFSET = 10
-HUGE_MEMBERS = 3_500_000
-"""Empty members in the `huge_describe` reply: 18 bytes each, about 63 MB (under 64 MiB)."""
+HUGE_MEMBERS = 3_900_000
+"""Empty members in the `huge_describe` reply: 17 bytes each, about 66 MB (under 64 MiB)."""
 _VERSIONS = [(18, 0, 0), (3, 1, 1), (2, 1, 1), (16, 5, 5), (69, 1, 1), (9, 8, 8)]
 _FLEXIBLE = {16, 69, 9}
 """API keys whose offered version uses the flexible (v2) request header."""
@@ -206,7 +206,20 @@ def _list_offsets(body: BytesIO) -> bytes:
 def _member(group: str, client_id: str) -> tuple[Any, ...]:
     """One member of the consumer protocol (ConsumerGroupDescribe v1's layout)."""
     empty = ([], {})
-    return (f"{group}-m", None, None, 1, client_id, "/127.0.0.1", [TOPIC], None, empty, empty, 1, {})
+    return (
+        f"{group}-m",
+        None,
+        None,
+        1,
+        client_id,
+        "/127.0.0.1",
+        [TOPIC],
+        None,
+        empty,
+        empty,
+        1,
+        {},
+    )
 
 
 def _group(group: str, members: list[tuple[Any, ...]]) -> tuple[Any, ...]:

@@ -49,6 +49,10 @@ class _Walk:
     stop: threading.Event | None
     budget: int = REPLY_ELEMENT_BUDGET
     seen: int = 0
+    path: str = ""
+    """The field being decoded (for errors)."""
+    at: int = 0
+    """The byte offset where that field starts."""
 
 
 def decode_bounded(
@@ -69,13 +73,14 @@ def decode_bounded(
         ]
     except (ValueError, struct.error) as exc:  # underrun, invalid UTF-8, bad varint
         raise MalformedResponse(
-            f"{path}: {exc.__class__.__name__}: {_short(exc)} at byte {data.tell()} of the"
-            f" {size}-byte frame"
+            f"{walk.path} at byte {walk.at} of the {size}-byte frame:"
+            f" {exc.__class__.__name__}: {_short(exc)}"
         ) from None
     return response_type(*values)
 
 
 def _value(walk: _Walk, field: Any, path: str) -> Any:
+    walk.path, walk.at = path, walk.data.tell()
     if isinstance(field, NullableStruct):
         if Int8.decode(walk.data) < 0:
             return None
