@@ -29,6 +29,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,8 @@ class PeerRun:
     ready_timeout: float = 300.0
     scrape_timeout: float = 300.0
     port: int = field(default_factory=free_port)
+    check: Callable[[str], dict[str, Any]] | None = None
+    """Called with the peer's metrics URL after its scrapes (e.g. is its lag right?)."""
 
 
 def _median_between(samples: list[tuple[float, float]], start: float, end: float) -> float:
@@ -192,6 +195,7 @@ def measure_peer(run: PeerRun) -> dict[str, Any]:
             end = time.time()
             samples = list(rss.samples)
             peak = rss.peak_mib()
+        checked = run.check(peer.url) if run.check is not None else None
         code = peer.stop()
     return {
         "command": run.command,
@@ -206,4 +210,5 @@ def measure_peer(run: PeerRun) -> dict[str, Any]:
             "peak": peak,
         },
         "exit_code": code,
+        **({"check": checked} if checked is not None else {}),
     }

@@ -170,6 +170,13 @@ def _peer_table(results: dict[str, Any]) -> list[str]:
             f"{'-' if cpu is None else f'{cpu:.2f}'} | {p['rss_mib']['idle_after']:.0f} "
             f"| {p['rss_mib']['peak']:.0f} | {gzip / 1e3:.0f} |"
         )
+        if "check" in p:
+            c = p["check"]
+            lines.append(
+                f"| {label} | {p['argv0']} lag: {c['right']} right, {c['wrong']} wrong, "
+                f"{c['missing']} missing of the groups below the log end; committed above the "
+                f"log end reported as {c['committed_above_log_end_reported_as']} ||||||||"
+            )
     return lines
 
 

@@ -33,6 +33,7 @@ from bench import brokers, measure
 from bench.daemon import SERVER
 from bench.floor import stats
 from bench.peer import PeerRun, measure_peer
+from bench.peer_lag import check_lag
 from bench.report import markdown
 from bench.workload import Workload, build
 
@@ -126,7 +127,7 @@ def bench_size(workload: Workload, opts: Options, log_dir: Path) -> dict[str, An
         ratio = daemon["timings"]["refresh"]["median"] / floor["wall_s"]["median"]
         print(f"   {refreshes} refreshes done (refresh/floor {ratio:.2f})", flush=True)
         if opts.peer:
-            peer = _peer(opts.peer, bootstrap, log_dir, modes, scrapes["window_s"])
+            peer = _peer(opts.peer, bootstrap, log_dir, modes, scrapes["window_s"], workload)
         reference = measure.collect_on_scrape(bootstrap, log_dir, concurrent=not huge)
         print("   collect-on-scrape done", flush=True)
     return {
@@ -159,11 +160,23 @@ def _floors(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
 
 
 def _peer(
-    command: str, bootstrap: str, log_dir: Path, modes: tuple[tuple[int, bool], ...], window: float
+    command: str,
+    bootstrap: str,
+    log_dir: Path,
+    modes: tuple[tuple[int, bool], ...],
+    window: float,
+    workload: Workload | None = None,
 ) -> dict[str, Any]:
-    """The peer's measurement; a failing peer is recorded, never fails the run."""
+    """The peer's measurement (and whether its lag is right, given the `workload`); a failing
+    peer is recorded, never fails the run."""
+
+    def lag(url: str) -> dict[str, Any]:
+        assert workload is not None
+        return check_lag(url, workload)
+
     try:
-        result = measure_peer(PeerRun(command, bootstrap, log_dir, modes, window))
+        check = lag if workload is not None else None
+        result = measure_peer(PeerRun(command, bootstrap, log_dir, modes, window, check=check))
         print("   peer done", flush=True)
         return result
     except Exception as exc:  # noqa: BLE001 (whatever the peer does, ours are kept)
