@@ -60,8 +60,9 @@ class CommittedOffsets:
     async def probe(
         self, send: Send, node: int, group: str, topics: RawPartitions, batched: bool
     ) -> None:
-        """Learn, alone, whether OffsetFetch with a null topic list works (KIP-88); Tansu drops
-        the connection, which would fail every request in flight with it. `batched`: asked the
+        """Learn, alone, whether OffsetFetch with a null topic list works (KIP-88); Tansu
+        answers it garbled, and a broker may drop the connection, which would fail every request
+        in flight with it. `batched`: asked the
         way the read will ask (OffsetFetch v8+)."""
         if self.null_offset_fetch is not None:
             return
@@ -71,28 +72,35 @@ class CommittedOffsets:
             else:
                 await send(node, classic.offset_fetch_request(group, None))
             self.null_offset_fetch = True
-        except classic.MalformedResponse as exc:
-            # a garbled answer (logged where it was read) says nothing of the broker
-            log.debug("%s: OffsetFetch probe inconclusive (%s); again next refresh", self.name, exc)
-        except KafkaConnectionError as exc:
-            # The broker closed the connection (what Tansu does for a null topic list): that
-            # means "refused" only when the same group asked for named partitions answers.
-            try:
-                explicit = classic.offset_fetch_request(group, explicit_partitions(topics))
-                await send(node, explicit)
-            except KafkaError as again:
-                log.debug(
-                    "%s: OffsetFetch probe inconclusive (%r, then %r); again next refresh",
-                    self.name,
-                    exc,
-                    again,
-                )
-                return
-            log.info(
-                "%s: broker refuses OffsetFetch for all partitions; naming partitions instead",
+            return
+        except (classic.MalformedResponse, KafkaConnectionError) as exc:
+            failed: KafkaError = exc
+        # A garbled answer or a closed connection (what Tansu gives for a null topic list)
+        # means "refused" only when the same group asked for named partitions answers right
+        # after; otherwise nothing is learnt and the next refresh asks again.
+        try:
+            await send(node, classic.offset_fetch_request(group, explicit_partitions(topics)))
+        except NotImplementedError:  # aiokafka's: no one-group version (v0-v3) on this broker
+            log.debug(
+                "%s: OffsetFetch probe inconclusive (%r; the broker has no one-group version to"
+                " compare with); again next refresh",
                 self.name,
+                failed,
             )
-            self.null_offset_fetch = False
+            return
+        except KafkaError as again:
+            log.debug(
+                "%s: OffsetFetch probe inconclusive (%r, then %r); again next refresh",
+                self.name,
+                failed,
+                again,
+            )
+            return
+        log.info(
+            "%s: broker refuses OffsetFetch for all partitions; naming partitions instead",
+            self.name,
+        )
+        self.null_offset_fetch = False
 
     async def fetch_batch(self, send: Send, node: int, groups: list[str]) -> dict[str, Offsets]:
         """Offsets of `groups` (one coordinator) in one OffsetFetch v8+; a group answered with

@@ -44,6 +44,10 @@ from exporter.collectors.kafka.state import Broker, ClusterState
 
 log = logging.getLogger(__name__)
 
+INLINE_DECODE_BYTES = 64 * 1024
+"""Replies up to this size are decoded on the loop (a few milliseconds at most); larger ones in
+a worker thread, so the loop goes on serving while they decode."""
+
 
 class ClusterReader:
     """Long-lived connection to one cluster; `read()` does one refresh.
@@ -120,9 +124,10 @@ class ClusterReader:
         return client
 
     async def _send(self, client: AIOKafkaClient, node: int, request: Request) -> Response:
-        """Send `request`; its reply is decoded with bounds in a worker thread (the loop goes
-        on serving), stopped when the request is cancelled. A reply that cannot be decoded or
-        is over a limit is a MalformedResponse of this request alone, logged and counted."""
+        """Send `request`; its reply is decoded with bounds, a large one in a worker thread
+        (the loop goes on serving) stopped when the request is cancelled. A reply that cannot
+        be decoded or is over a limit is a MalformedResponse of this request alone, logged and
+        counted."""
         self.requests[type(request).__name__.removesuffix("Request")] += 1
         deferred = Deferred(request)
         try:
@@ -143,6 +148,8 @@ class ClusterReader:
             return reply
         stop = threading.Event()
         try:
+            if len(reply.data.getbuffer()) <= INLINE_DECODE_BYTES:
+                return decode_bounded(reply.response_type, reply.data)
             return await asyncio.to_thread(decode_bounded, reply.response_type, reply.data, stop)
         except MalformedResponse as exc:
             raise self._malformed(client, node, request, deferred.version, exc) from None
