@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from exporter.cli.probe_result import ProbeResult
+from exporter.collectors.jmx.bridge import run_queries
 from exporter.collectors.jmx.config import service_url_for
-from exporter.collectors.jmx.query import Endpoint, JmxError, run_queries
+from exporter.collectors.jmx.query import Endpoint, JmxError
 from exporter.collectors.jmx.streams_beans import STREAMS_QUERIES, interpret
 from exporter.collectors.jmx.verdict import streams_health
 from exporter.schema.addresses import split_host_port

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+from exporter.collectors.jmx.bridge import run_queries
 from exporter.collectors.jmx.config import service_url_for
-from exporter.collectors.jmx.query import Endpoint, Query, Reading, run_queries
+from exporter.collectors.jmx.query import Endpoint, Query, Reading
 from tests.support.maven_build import maven_classpath
 
 MAIN_CLASS = "khe.streams.StreamsApp"

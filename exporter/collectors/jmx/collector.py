@@ -1,4 +1,4 @@
-"""The `jmx` collector: one JVM run of jmxquery per refresh, judged for /health.
+"""The `jmx` collector: one refresh = one request to its long-lived bridge JVM, judged for /health.
 
 Meant as a sidecar: the app container's livenessProbe points at `/health?collector=NAME`, so a
 Streams app whose threads died (while its JVM keeps running) gets restarted by the kubelet.
@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from prometheus_client.core import Metric
 
 from exporter.collectors.base import Collector, Health
+from exporter.collectors.jmx.bridge import JmxBridge
 from exporter.collectors.jmx.config import JmxConfig
 from exporter.collectors.jmx.metrics import CATALOGUE, to_metrics
-from exporter.collectors.jmx.query import Endpoint, JmxError, Query, run_queries
+from exporter.collectors.jmx.query import Endpoint, JmxError, Query
 from exporter.collectors.jmx.state import StreamsReading
 from exporter.collectors.jmx.streams_beans import STREAMS_QUERIES, interpret, jvm_start_of
 from exporter.collectors.jmx.verdict import streams_health
@@ -37,15 +38,16 @@ class JmxCollector(Collector[JmxConfig, StreamsReading]):
         self._started = time.monotonic()
         self._jvm_start: float | None = None
         self._seen_streams = False
+        self._bridge = JmxBridge()
 
     async def fetch(self) -> StreamsReading:
-        """One JVM run for every query; raises JmxError when JMX does not answer.
+        """Every query on the bridge's open connection; JmxError when JMX does not answer.
 
         Streams beans missing count as death once they were seen in this same JVM, or once the
         JVM is older than `unreachable_grace`: a restarted app (new JVM start time) gets the
         grace again while it builds its KafkaStreams client.
         """
-        readings = await run_queries(self._endpoint, self._queries, self.config.timeout)
+        readings = await self._bridge.query(self._endpoint, self._queries, self.config.timeout)
         jvm = jvm_start_of(readings)
         if jvm.start_ms != self._jvm_start:
             self._jvm_start, self._seen_streams = jvm.start_ms, False
@@ -61,6 +63,10 @@ class JmxCollector(Collector[JmxConfig, StreamsReading]):
         )
         self._seen_streams = self._seen_streams or reading.present
         return reading
+
+    async def close(self) -> None:
+        """Stop the bridge JVM."""
+        await self._bridge.close()
 
     def to_metrics(self, fetched: StreamsReading) -> Sequence[Metric]:
         """Metric families with the `target` label."""
