@@ -8,24 +8,43 @@ and never leaked.
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from exporter.collectors.base import Health
 from exporter.collectors.jmx import JmxCollector
+from exporter.collectors.jmx.bridge import JAVA_OPTIONS, SOURCE
 from exporter.collectors.jmx.config import JmxConfig
-from exporter.collectors.jmx.query import Endpoint, JmxError, build_command
-from exporter.collectors.jmx.streams_beans import STREAMS_QUERIES
+from exporter.collectors.jmx.query import JmxError
 from exporter.collectors.jmx.verdict import streams_alive, streams_health
 from exporter.config.loader import parse_config
-from tests.support.jmx_app import FakeStreamsJvm, jmx_classes, jmxquery_processes, start_jvm
+from tests.support.jmx_app import FakeStreamsJvm, jmx_classes, start_jvm
 
 __all__ = ["jmx_classes", "start_jvm"]
 
 StartJvm = Callable[..., FakeStreamsJvm]
+
+
+_OPEN: list[JmxCollector] = []
+
+
+@pytest.fixture(autouse=True)
+async def _close_collectors() -> AsyncIterator[None]:
+    """Every collector a test made stops its bridge JVM, even when the test fails."""
+    try:
+        yield
+    finally:
+        while _OPEN:
+            await _OPEN.pop().close()
+
+
+def _track(collector: JmxCollector) -> JmxCollector:
+    _OPEN.append(collector)
+    return collector
 
 
 def _collector(port: int, extra: str = "", timeout: str = "8s") -> JmxCollector:
@@ -35,7 +54,7 @@ def _collector(port: int, extra: str = "", timeout: str = "8s") -> JmxCollector:
     )
     entry = parse_config(text, "test.yaml", {}).collectors[0]
     assert isinstance(entry, JmxConfig)
-    return JmxCollector(entry)
+    return _track(JmxCollector(entry))
 
 
 @pytest.mark.parametrize(
@@ -125,40 +144,68 @@ async def test_refused_connection_is_an_error_not_dead_beans() -> None:
         await _collector(port).fetch()
 
 
-async def test_hung_jvm_is_killed_at_the_timeout_and_never_leaked(start_jvm: StartJvm) -> None:
+async def test_hung_jvm_times_out_and_the_same_bridge_reads_it_again(start_jvm: StartJvm) -> None:
     jvm = start_jvm("string")
     collector = _collector(jvm.port, timeout="1500ms")
-    jvm.pause()
     try:
+        assert streams_alive(await collector.fetch())
+        bridge = collector._bridge.pid
+        jvm.pause()
         started = time.monotonic()
         with pytest.raises(JmxError, match=r"no answer .* within 1\.5s"):
             await collector.fetch()
         assert time.monotonic() - started < 10
-        assert jmxquery_processes(jvm.port) == []
 
-        # Cancelled from outside (the scheduler's own timeout): the query JVM goes too.
-        task = asyncio.ensure_future(_collector(jvm.port, timeout="8s").fetch())
-        await asyncio.sleep(1.0)
-        assert jmxquery_processes(jvm.port) != []
+        # Cancelled from outside (the scheduler's own timeout): the bridge keeps serving.
+        task = asyncio.ensure_future(collector.fetch())
+        await asyncio.sleep(0.5)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert jmxquery_processes(jvm.port) == []
+        jvm.resume()
+        assert streams_alive(await collector.fetch())
+        assert collector._bridge.pid == bridge
     finally:
         jvm.resume()
-    assert streams_alive(await collector.fetch())
+        await collector.close()
+    assert collector._bridge.pid is None
 
 
-def test_orphaned_query_jvm_gives_up_by_itself(start_jvm: StartJvm) -> None:
-    """If the exporter is SIGKILLed mid-query, the query JVM still ends 5 s past the timeout."""
+def test_orphaned_bridge_ends_with_its_input(start_jvm: StartJvm) -> None:
+    """If the exporter is SIGKILLed mid-query, the bridge ends when its stdin closes."""
     jvm = start_jvm("string")
-    command = build_command(Endpoint(_collector(jvm.port).config.url), STREAMS_QUERIES, 0.5)
+    request = json.dumps(
+        {
+            "id": 1,
+            "url": _collector(jvm.port).config.url,
+            "username": None,
+            "password": None,
+            "timeout_ms": 30000,
+            "queries": [{"object_name": "java.lang:type=Runtime", "attribute": "Uptime"}],
+        }
+    )
     jvm.pause()
+    bridge = subprocess.Popen(
+        ["java", *JAVA_OPTIONS, str(SOURCE)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert bridge.stdout is not None and bridge.stdin is not None
+        assert json.loads(bridge.stdout.readline()) == {"ready": True}
+        bridge.stdin.write(request + "\n")
+        bridge.stdin.flush()
+        time.sleep(0.5)
+        assert bridge.poll() is None  # stuck in the hung call
+        bridge.stdin.close()
+        assert bridge.wait(20) == 0
     finally:
         jvm.resume()
-    assert done.returncode == 2 and "Read timed out" in done.stdout, done
+        if bridge.poll() is None:
+            bridge.kill()
+        bridge.wait(10)
 
 
 async def test_restarted_jvm_gets_the_grace_again(start_jvm: StartJvm) -> None:
@@ -180,7 +227,7 @@ async def test_restarted_jvm_gets_the_grace_again(start_jvm: StartJvm) -> None:
     impatient = _collector(second.port, timeout="8s").config.model_copy(
         update={"unreachable_grace": 0.001}
     )
-    late = await JmxCollector(impatient).fetch()
+    late = await _track(JmxCollector(impatient)).fetch()
     assert (
         "no Kafka Streams MBeans" in streams_health(late).reason
         and not streams_health(late).healthy
