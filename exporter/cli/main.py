@@ -198,10 +198,14 @@ def _demo(args: argparse.Namespace) -> int:
     from exporter.cli.demo.broker import BrokerUnavailable
     from exporter.cli.demo.run import run_demo
     from exporter.cli.logs import setup_logging
+    from exporter.daemon.serve import ListenError
 
     setup_logging(args.log_level, args.log_format)
     try:
         return asyncio.run(run_demo(args.listen))
+    except ListenError as exc:
+        print(f"kafka-health-exporter demo: {exc}; pass --listen HOST:PORT", file=sys.stderr)
+        return 1
     except BrokerUnavailable as exc:
         print(f"kafka-health-exporter demo: {exc}", file=sys.stderr)
         return 1

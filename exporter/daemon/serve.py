@@ -44,8 +44,10 @@ async def serve(
     web_config_override: str | None = None,
     telemetry_path: str | None = None,
     enable_lifecycle: bool = False,
+    handle_signals: bool = True,
 ) -> None:
-    """Run the exporter until `stop` is set (or SIGTERM/SIGINT arrives).
+    """Run the exporter until `stop` is set (or SIGTERM/SIGINT arrives, unless
+    `handle_signals` is false: the caller owns those signals then).
 
     `config_path` enables reloads (SIGHUP, POST /-/reload); `web_settings` is the loaded web
     config and `web_config_override` the `--web.config.file` path that reloads re-read instead
@@ -57,7 +59,7 @@ async def serve(
     tune_interpreter()
     raise_fd_limit()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in (signal.SIGTERM, signal.SIGINT) if handle_signals else ():
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
 

@@ -71,6 +71,9 @@ class TansuBroker:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
+            # A terminal's Ctrl-C signals its whole process group: the broker must not die
+            # before the clients that leave their groups through it; its owner stops it.
+            start_new_session=True,
         )
         os.close(fd)
         deadline = time.monotonic() + timeout
@@ -89,9 +92,15 @@ class TansuBroker:
         raise BrokerUnavailable(f"tansu did not listen on {self.bootstrap} within {timeout}s")
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Terminate the process (kill if it does not exit in time)."""
+        """Terminate the process (kill if it does not exit in time) and reap it."""
         if self.process is not None:
             stop_process(self.process, timeout)
+
+    def kill(self) -> None:
+        """Kill the process at once and reap it (a forced exit)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
     def log_tail(self, chars: int = 2000) -> str:
         """The end of the broker's log, for error messages."""
