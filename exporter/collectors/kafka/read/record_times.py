@@ -44,6 +44,10 @@ PARTITION_MAX_BYTES = 16 * 1024
 """Per-partition byte limit in a many-partition request (a producer's default batch size)."""
 MAX_WAIT_MS = 0
 """Data is always there (offset < high watermark): the broker must not wait for more."""
+OMITTED_WAIT_MS = 100
+"""Asked again for partitions an answer left out, with min_bytes 1 and this max_wait: a
+broker may omit a partition that has not met min_bytes 0 within no wait at all (Tansu answers
+such a Fetch with no topics); with data there, min_bytes 1 returns at once."""
 MAX_HOPS = 4
 """Single-partition reads per record (compacted or marker-only batches make the broker's first
 batch end before the wanted record)."""
@@ -99,20 +103,32 @@ async def read_record_times(
     a caller that stops waiting keeps what has arrived)."""
     chunks = _chunks(wanted)
 
-    async def fetch(leader: int, asked: dict[tuple[str, int], int], max_bytes: int) -> Any:
+    async def ask(
+        leader: int, asked: dict[tuple[str, int], int], max_bytes: int, wait_ms: int
+    ) -> dict[tuple[str, int], _Answer]:
         by_topic: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
         for (topic, partition), offset in asked.items():
             by_topic[topic].append((partition, offset, max_bytes))
-        request = FetchRequest(MAX_WAIT_MS, 0, max_bytes * len(asked), 0, list(by_topic.items()))
+        total = max_bytes * len(asked)
+        request = FetchRequest(wait_ms, 1 if wait_ms else 0, total, 0, list(by_topic.items()))
         async with limit:
             outcome.requests += 1
-            return await send(leader, request)
+            return _answers(await send(leader, request))
+
+    async def fetch(
+        leader: int, asked: dict[tuple[str, int], int], max_bytes: int
+    ) -> dict[tuple[str, int], _Answer]:
+        answers = await ask(leader, asked, max_bytes, MAX_WAIT_MS)
+        omitted = {key: offset for key, offset in asked.items() if key not in answers}
+        if omitted:
+            answers |= await ask(leader, omitted, max_bytes, OMITTED_WAIT_MS)
+        return answers
 
     async def alone(item: RecordWanted, offset: int, capped: int | None) -> None:
         for _ in range(MAX_HOPS):
             key = (item.topic, item.partition)
             try:
-                answer = _answers(await fetch(item.leader, {key: offset}, 1)).get(key)
+                answer = (await fetch(item.leader, {key: offset}, 1)).get(key)
             except KafkaError as exc:
                 log.debug("fetch of %s-%s failed: %r", item.topic, item.partition, exc)
                 return
@@ -126,7 +142,7 @@ async def read_record_times(
     async def chunk(items: list[RecordWanted]) -> None:
         asked = {(i.topic, i.partition): i.offset for i in items}
         try:
-            answers = _answers(await fetch(items[0].leader, asked, PARTITION_MAX_BYTES))
+            answers = await fetch(items[0].leader, asked, PARTITION_MAX_BYTES)
         except KafkaError as exc:
             log.debug("fetch from broker %s failed: %r", items[0].leader, exc)
             answers = {}
