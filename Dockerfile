@@ -27,7 +27,7 @@ COPY pyproject.toml README.md ./
 COPY exporter ./exporter
 RUN python -m pip install --no-cache-dir ".${EXTRAS:+[$EXTRAS]}"
 
-# ---- runtime: slim base, the venv, optionally a headless JRE for jmxquery ----
+# ---- runtime: slim base, the venv, optionally a headless JRE for the jmx collector's bridge ----
 FROM ${PYTHON_IMAGE} AS runtime
 ARG WITH_JRE=true
 ARG EXTRAS=""

@@ -90,8 +90,12 @@ def _peak_rss_mib(command: list[str], runs: int = 3) -> float:
 
 
 def jmxquery_command(url: str) -> list[str]:
-    """The command the collector ran per refresh before the bridge (jmxquery's JAR)."""
-    from jmxquery import JAR_PATH, JMXQuery
+    """The command the collector ran per refresh before the bridge (jmxquery's JAR; the package
+    no longer depends on it: `pip install jmxquery` to measure the before)."""
+    try:
+        from jmxquery import JAR_PATH, JMXQuery
+    except ImportError:
+        raise SystemExit("the before needs jmxquery: pip install 'jmxquery>=0.6'") from None
 
     options = [o for o in JAVA_OPTIONS if not o.startswith("-Dsun.rmi")]
     query = "".join(

@@ -183,23 +183,6 @@ def write_auth_files(tmp_path: Path, username: str, password: str) -> tuple[Path
     return password_file, access_file
 
 
-def jmxquery_processes(port: int) -> list[int]:
-    """PIDs of query JVMs (jmxquery's JAR) pointed at `port`, from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(b"JMXQuery" in part for part in cmdline) and any(
-            f":{port}/jmxrmi".encode() in part for part in cmdline
-        ):
-            found.append(int(entry.name))
-    return found
-
-
 @pytest.fixture(scope="module")
 def jmx_classes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The compiled fake app (once per test module)."""

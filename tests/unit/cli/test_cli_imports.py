@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.support.exporter_process import ROOT
 
-CLIENT_LIBRARIES = {"aiohttp", "aiokafka", "jmxquery", "alibabacloud_cms20190101", "bcrypt"}
+CLIENT_LIBRARIES = {"aiohttp", "aiokafka", "alibabacloud_cms20190101", "bcrypt"}
 SCRIPT = """
 import json, sys
 started = set(sys.modules)  # what the interpreter and site loaded before the command
