@@ -8,7 +8,11 @@ OffsetFetch v8) and answers one API with a hostile reply, chosen by `case`:
   zeros streamed until the connection closes;
 - `bad_utf8`: ConsumerGroupDescribe with invalid UTF-8 in one member of g2;
 - `truncated`: OffsetFetch cut in the middle;
-- `array_2_31`: OffsetFetch whose groups array announces 2^31 elements with nothing behind it.
+- `array_2_31`: OffsetFetch whose groups array announces 2^31 elements with nothing behind it;
+- `unknown_partitions`: nothing malformed, but offsets of partitions the metadata does not have:
+  OffsetFetch answers t-99 and topic `gone` besides t-0 and t-1, and share group s1 (ListGroups,
+  ShareGroupDescribe v1, DescribeShareGroupOffsets v1 offered in this case only) has t-77 and
+  `gone` besides t-0 and t-1 (SHARE_OFFSETS).
 
 Replies are encoded with the protocol classes (aiokafka's, and the exporter's own for the APIs
 aiokafka lacks). The cluster: topic `t` with two partitions (end offsets 10, start 0), consumer
@@ -22,6 +26,7 @@ import asyncio
 import contextlib
 import struct
 import threading
+import uuid
 from collections.abc import Callable
 from io import BytesIO
 from typing import Any
@@ -34,14 +39,27 @@ from aiokafka.protocol.types import Int32, Schema, UnsignedVarInt32
 from exporter.collectors.kafka.protocol.group_describe import (
     ConsumerGroupDescribeRequest_v1,
     ConsumerGroupDescribeResponse_v1,
+    ShareGroupDescribeRequest_v1,
+    ShareGroupDescribeResponse_v1,
 )
 from exporter.collectors.kafka.protocol.list_groups import ListGroupsResponse_v5
 from exporter.collectors.kafka.protocol.offset_fetch import (
     OffsetFetchRequest_v8,
     OffsetFetchResponse_v8,
 )
+from exporter.collectors.kafka.protocol.share_offsets import (
+    DescribeShareGroupOffsetsRequest_v1,
+    DescribeShareGroupOffsetsResponse_v1,
+)
 
-CASES = ("huge_describe", "endless_frame", "bad_utf8", "truncated", "array_2_31")
+CASES = (
+    "huge_describe",
+    "endless_frame",
+    "bad_utf8",
+    "truncated",
+    "array_2_31",
+    "unknown_partitions",
+)
 HOSTILE_API = {
     "huge_describe": "ConsumerGroupDescribe",
     "endless_frame": "ConsumerGroupDescribe",
@@ -56,8 +74,19 @@ COMMITTED = {0: 5, 1: 7}
 END_OFFSET = 10
 HUGE_MEMBERS = 3_900_000
 """Empty members in the `huge_describe` reply: 17 bytes each, about 66 MB (under 64 MiB)."""
+SHARE_GROUP = "s1"
+UNKNOWN_COMMITS = {(TOPIC, 99): 3, ("gone", 0): 1}
+"""What `unknown_partitions` commits beside COMMITTED: a partition and a topic not in the metadata."""
+SHARE_OFFSETS = {
+    (TOPIC, 0): (4, 6),
+    (TOPIC, 1): (2, 8),
+    (TOPIC, 77): (0, 1000),
+    ("gone", 0): (0, 5),
+}
+"""(topic, partition) -> (start offset, lag) of SHARE_GROUP in `unknown_partitions`."""
 _VERSIONS = [(18, 0, 0), (3, 1, 1), (2, 1, 1), (16, 5, 5), (69, 1, 1), (9, 8, 8)]
-_FLEXIBLE = {16, 69, 9}
+_SHARE_VERSIONS = [(77, 1, 1), (90, 1, 1)]
+_FLEXIBLE = {16, 69, 9, 77, 90}
 """API keys whose offered version uses the flexible (v2) request header."""
 _BAD_TEXT = "\u2603" * 2
 _BAD_BYTES = b"\xff\xfe\xff\xfe\xff\xfe"
@@ -154,18 +183,29 @@ class HostileKafka:
 
     def _answer(self, api_key: int, version: int, body: BytesIO) -> bytes:
         answers: dict[int, Callable[[BytesIO], bytes]] = {
-            18: lambda _: ApiVersionResponse_v0(0, _VERSIONS).encode(),
+            18: lambda _: ApiVersionResponse_v0(0, _VERSIONS + self._share_versions).encode(),
             3: self._metadata,
             2: _list_offsets,
-            16: lambda _: ListGroupsResponse_v5(
-                0, 0, [(g, "consumer", "Stable", "consumer", {}) for g in GROUPS], {}
-            ).encode(),
+            16: self._list_groups,
             69: self._describe,
             9: self._offset_fetch,
         }
+        if self._share_versions:
+            answers[77] = _share_describe
+            answers[90] = _share_offsets
         if api_key not in answers:
             raise ConnectionError(f"API {api_key} v{version} is not spoken here")
         return answers[api_key](body)
+
+    @property
+    def _share_versions(self) -> list[tuple[int, int, int]]:
+        return _SHARE_VERSIONS if self.case == "unknown_partitions" else []
+
+    def _list_groups(self, _: BytesIO) -> bytes:
+        groups = [(g, "consumer", "Stable", "consumer", {}) for g in GROUPS]
+        if self._share_versions:
+            groups.append((SHARE_GROUP, "share", "Stable", "share", {}))
+        return ListGroupsResponse_v5(0, 0, groups, {}).encode()
 
     def _metadata(self, _: BytesIO) -> bytes:
         partitions = [(0, p, 0, [0], [0]) for p in COMMITTED]
@@ -188,10 +228,35 @@ class HostileKafka:
         asked = [g[0] for g in OffsetFetchRequest_v8.SCHEMA.decode(body)[0]]
         if self.case == "array_2_31":
             return Int32.encode(0) + UnsignedVarInt32.encode(2**31 + 1)
-        partitions = [(p, offset, -1, None, 0, {}) for p, offset in COMMITTED.items()]
-        groups = [(g, [(TOPIC, partitions, {})], 0, {}) for g in asked]
+        commits = {(TOPIC, p): offset for p, offset in COMMITTED.items()}
+        if self.case == "unknown_partitions":
+            commits.update(UNKNOWN_COMMITS)
+        by_topic: dict[str, list[tuple[Any, ...]]] = {}
+        for (topic, p), offset in commits.items():
+            by_topic.setdefault(topic, []).append((p, offset, -1, None, 0, {}))
+        topics = [(topic, partitions, {}) for topic, partitions in by_topic.items()]
+        groups = [(g, topics, 0, {}) for g in asked]
         encoded = OffsetFetchResponse_v8(0, groups, {}).encode()
         return encoded[: len(encoded) // 2] if self.case == "truncated" else encoded
+
+
+def _share_describe(body: BytesIO) -> bytes:
+    """ShareGroupDescribe v1: every asked group Stable with one member on TOPIC."""
+    asked = ShareGroupDescribeRequest_v1.SCHEMA.decode(body)[0]
+    member = ("s-m", None, 1, "client", "/127.0.0.1", [TOPIC], ([], {}), {})
+    groups = [(0, None, g, "Stable", 2, 2, "simple", [member], -2147483648, {}) for g in asked]
+    return ShareGroupDescribeResponse_v1(0, groups, {}).encode()
+
+
+def _share_offsets(body: BytesIO) -> bytes:
+    """DescribeShareGroupOffsets v1: SHARE_OFFSETS for every asked group."""
+    asked = [g[0] for g in DescribeShareGroupOffsetsRequest_v1.SCHEMA.decode(body)[0]]
+    by_topic: dict[str, list[tuple[Any, ...]]] = {}
+    for (topic, p), (start, lag) in SHARE_OFFSETS.items():
+        by_topic.setdefault(topic, []).append((p, start, 0, lag, 0, None, {}))
+    topics = [(t, uuid.UUID(int=i + 1), parts, {}) for i, (t, parts) in enumerate(by_topic.items())]
+    groups = [(g, topics, 0, None, {}) for g in asked]
+    return DescribeShareGroupOffsetsResponse_v1(0, groups, {}).encode()
 
 
 def _list_offsets(body: BytesIO) -> bytes:

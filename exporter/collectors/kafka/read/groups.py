@@ -41,6 +41,7 @@ from exporter.collectors.kafka.state import GroupInfo, ShareGroupInfo
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,14 @@ class GroupReads:
         share_offsets: dict[str, ShareOffsets] = {}
         for answer in shared:
             share_offsets.update(answer)
+        dropped = _keep_known(offsets, topics) + _keep_known(share_offsets, topics)
+        if dropped:
+            log.debug(
+                "%s: %d offset(s) of partitions the metadata does not have or the topics filter "
+                "leaves out were dropped",
+                self.config.name,
+                dropped,
+            )
         return GroupDetails(descriptions, offsets, share_offsets)
 
     def _plan(
@@ -215,6 +224,18 @@ class GroupReads:
                 protocol_type=entry.protocol_type,
             )
         return groups, shares
+
+
+def _keep_known(by_group: dict[str, dict[tuple[str, int], V]], topics: RawPartitions) -> int:
+    """Keep, in place, only the partitions `topics` has (the metadata's, as the topics filter
+    selects them), for every group type alike; the number of partitions dropped."""
+    dropped = 0
+    for group, found in by_group.items():
+        known = {key: v for key, v in found.items() if key[1] in topics.get(key[0], ())}
+        if len(known) != len(found):
+            dropped += len(found) - len(known)
+            by_group[group] = known
+    return dropped
 
 
 def _chunks(by_node: dict[int, list[str]], size: int) -> list[tuple[int, list[str]]]:
