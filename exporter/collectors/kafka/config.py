@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 from exporter.collectors.base import CollectorConfig
 from exporter.collectors.kafka.auth import rules
 from exporter.collectors.kafka.lag_status_config import StatusConfig, TimeLagConfig
+from exporter.collectors.kafka.options_config import E2eProbeConfig
 from exporter.collectors.kafka.shard import ShardConfig
 from exporter.schema.addresses import split_host_port
 from exporter.schema.types import NameFilter
@@ -85,6 +86,19 @@ class KafkaConfig(CollectorConfig):
     """Lag in seconds: method auto | estimate | timestamp | off, the history window, read budget."""
     status: StatusConfig = Field(default_factory=StatusConfig)
     """Burrow-style consumer status: refreshes per window, opt-in per-partition series."""
+    granularity: Literal["partition", "topic"] = "partition"
+    """topic leaves out the per-partition group series (current offset, lag, lag seconds) and
+    keeps the per-group-and-topic sums and maxima, for clusters with too many partitions."""
+    members: bool = False
+    """Also expose `kafka_consumergroup_member_info` (one series per group member)."""
+    cluster_info: bool = False
+    """Also expose `kafka_cluster_info` and per-broker info (rack, highest API versions)."""
+    topic_configs: list[str] = Field(default_factory=list)
+    """Topic config names (e.g. cleanup.policy, retention.ms) for `kafka_topic_config_info`."""
+    log_dirs: bool = False
+    """Also read log-dir sizes per broker, topic and partition (DescribeLogDirs, per broker)."""
+    e2e_probe: E2eProbeConfig | None = None
+    """A canary round trip: produce, consume back, commit; off unless set."""
     shard: ShardConfig | None = None
     """Several replicas sharing one cluster: `{count, index}`; each reads the groups a stable
     hash assigns it, shard 0 also the topic and broker series."""
