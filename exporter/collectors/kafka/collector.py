@@ -19,6 +19,7 @@ from exporter.collectors.kafka.metrics import (
     cluster_metrics,
     evaluation_metrics,
     lag_read_metrics,
+    log_dir_metrics,
     read_metrics,
     shard_metrics,
     share_group_metrics,
@@ -62,6 +63,7 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
         + lag_read_metrics.CATALOGUE
         + shard_metrics.CATALOGUE
         + read_metrics.CATALOGUE
+        + log_dir_metrics.CATALOGUE
     )
 
     def __init__(self, config: KafkaConfig) -> None:
@@ -176,6 +178,7 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
                 cfg.status.partition_metrics,
             ),
             *share_group_metrics.to_metrics(fetched.state, cfg.cluster_label, cfg.labels),
+            *log_dir_metrics.to_metrics(fetched.state, cfg.cluster_label, cfg.labels),
             *shard_metrics.to_metrics(self.name, cfg.shard, cfg.labels),
             *read_metrics.to_metrics(self.name, dict(fetched.malformed), cfg.labels),
             *(

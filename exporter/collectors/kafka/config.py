@@ -43,6 +43,7 @@ class KafkaConfig(CollectorConfig):
         {"address", "cluster", "collector", "consumergroup", "id", "partition", "state"}
         | {"status", "topic", "type", "protocol_type", "sharegroup", "shard", "shard_count"}
         | {"api"}
+        | {"broker", "log_dir", "error"}
     )
     """Labels of the kind's catalogue (MetricSpec.labels), `cluster`, and the self-metrics'."""
     label_hints: ClassVar[dict[str, str]] = {
@@ -68,6 +69,9 @@ class KafkaConfig(CollectorConfig):
         | {"kafka_sharegroup_members", "kafka_sharegroup_state", "kafka_health_exporter_shard_info"}
         | {"kafka_health_exporter_malformed_responses"}
         | {"kafka_health_exporter_malformed_responses_total"}
+        | {"kafka_log_dir_partition_size_bytes", "kafka_log_dir_topic_size_bytes"}
+        | {"kafka_log_dir_size_bytes", "kafka_log_dir_volume_total_bytes"}
+        | {"kafka_log_dir_volume_usable_bytes", "kafka_log_dir_error"}
     )
 
     type: Literal["kafka"]

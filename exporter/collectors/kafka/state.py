@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # protocol.log_dirs imports this module through protocol.classic
+    from exporter.collectors.kafka.protocol.log_dirs import LogDir
 
 
 @dataclass(frozen=True)
@@ -69,3 +73,5 @@ class ClusterState:
     topics: dict[str, dict[int, PartitionInfo]]
     groups: dict[str, GroupInfo]
     share_groups: dict[str, ShareGroupInfo] = field(default_factory=dict)
+    log_dirs: dict[int, tuple[LogDir, ...]] = field(default_factory=dict)
+    """broker node id -> its log dirs (the `log_dirs` option; empty when off)."""

@@ -34,6 +34,7 @@ from exporter.collectors.kafka.read.concurrency import all_or_cancel
 from exporter.collectors.kafka.read.connection import Connection
 from exporter.collectors.kafka.read.group_listing import Listing
 from exporter.collectors.kafka.read.groups import GroupReads
+from exporter.collectors.kafka.read.log_dirs import LogDirReads
 from exporter.collectors.kafka.read.topics import (
     partition_infos,
     partitions_of,
@@ -63,6 +64,7 @@ class ClusterReader:
         """Replies refused as malformed or over a limit since start, by Kafka API name."""
         self._connection = Connection(config)
         self._groups = GroupReads(config)
+        self._log_dirs = LogDirReads(config.name, config.max_concurrency)
 
     @property
     def _null_offset_fetch(self) -> bool | None:
@@ -184,6 +186,7 @@ class ClusterReader:
         send = partial(self._send, client)
         brokers, raw_topics = await read_metadata(client, send)
         topics = partitions_of(raw_topics, cfg.topics.matches)
+        selected = topics
         listing = await groups.listing(send, [b.node_id for b in brokers])
         versions = await _versions(client, _nodes(listing, brokers))
         groups.announce(versions)
@@ -199,11 +202,17 @@ class ClusterReader:
             topics = {t: parts for t, parts in topics.items() if t in committed}
             newest, oldest = await read_watermarks(send, topics, False, cfg.name)
         group_infos, share_infos = groups.infos(listing, details)
+        log_dirs = (
+            await self._log_dirs.read(send, brokers, selected)
+            if cfg.log_dirs and (cfg.shard is None or cfg.shard.reports_cluster)
+            else {}
+        )
         return ClusterState(
             brokers=tuple(brokers),
             topics=partition_infos(topics, newest, oldest),
             groups=group_infos,
             share_groups=share_infos,
+            log_dirs=log_dirs,
         )
 
 
