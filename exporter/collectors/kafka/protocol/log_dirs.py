@@ -204,7 +204,10 @@ def decode_log_dirs(response: Response) -> tuple[LogDir, ...]:
 
 
 def error_name(code: int) -> str:
-    """Kafka's name of error `code` (e.g. KAFKA_STORAGE_ERROR), `UNKNOWN_ERROR_<code>` for a
-    code aiokafka does not know."""
+    """Kafka's name of error `code` (e.g. KAFKA_STORAGE_ERROR; UNKNOWN_SERVER_ERROR for -1,
+    what a broker answers for a dir whose path is gone before it marks the dir offline),
+    `UNKNOWN_ERROR_<code>` for a code aiokafka does not know."""
+    if code == -1:
+        return "UNKNOWN_SERVER_ERROR"  # aiokafka calls it UNKNOWN
     error = for_code(code)
     return str(error.message) if error.errno == code else f"UNKNOWN_ERROR_{code}"

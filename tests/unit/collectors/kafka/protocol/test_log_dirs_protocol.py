@@ -151,3 +151,14 @@ def test_a_truncated_answer_names_the_field() -> None:
     raw = _encode(4, DIRS)[:40]
     with pytest.raises(MalformedResponse, match=r"DescribeLogDirsResponse_v4\.results"):
         decode_bounded(prepared.RESPONSE_TYPE, BytesIO(raw))
+
+
+@pytest.mark.parametrize(
+    ("code", "name"),
+    [(56, "KAFKA_STORAGE_ERROR"), (-1, "UNKNOWN_SERVER_ERROR"), (9999, "UNKNOWN_ERROR_9999")],
+)
+def test_a_dir_error_is_named_as_kafka_names_it(code: int, name: str) -> None:
+    prepared = DescribeLogDirsRequest().prepare({35: (1, 4)})
+    raw = _encode(4, [(code, "/gone", [], -1, -1)])
+    decoded = decode_log_dirs(decode_bounded(prepared.RESPONSE_TYPE, BytesIO(raw)))
+    assert decoded == (LogDir("/gone", name, {}, 0),)
