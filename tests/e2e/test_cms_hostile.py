@@ -127,3 +127,121 @@ def test_a_non_finite_datapoint_is_dropped(cms: CmsServer, tmp_path: Path) -> No
         assert value(m, ACC, instance_id="alikafka-a", consumer_group="ok") == 5
         assert value(m, ACC, instance_id="alikafka-a", consumer_group="inf") is None
         assert b"+Inf" not in text and b'inf"' not in text
+
+
+FIFTEEN_MB = 15 * 1024 * 1024
+DURATION = "kafka_health_exporter_collector_duration_seconds"
+INVALID = "aliyun_cms_datapoints_invalid_total"
+
+
+def _peak_rss_mb(exporter: ExporterProcess) -> float:
+    assert exporter.process is not None
+    status = Path(f"/proc/{exporter.process.pid}/status").read_text()
+    line = next(x for x in status.splitlines() if x.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
+def _refreshes_failing(exporter: ExporterProcess, cms: CmsServer, count: int) -> str:
+    """Wait for `count` answered calls and a failed refresh; `/live` stays fast meanwhile."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert _live_ms(exporter) < 500
+        error = _last_error(exporter)
+        if error and len(cms.calls()) >= count:
+            return error
+        time.sleep(0.2)
+    raise AssertionError(f"no failed refresh: {exporter.log()[-2000:]}")
+
+
+@pytest.mark.parametrize(
+    ("escaped", "expected"),
+    [
+        (False, "the answer holds 5242881 JSON objects; the limit is 100000 per reply"),
+        (True, "Datapoints of one answer holds more than 100000 points (the limit per reply)"),
+    ],
+)
+def test_a_15mb_reply_of_empty_datapoints_costs_bounded_memory_and_time(
+    cms: CmsServer, tmp_path: Path, escaped: bool, expected: str
+) -> None:
+    # 15 MB (under the 16 MiB byte cap) of `{}`: 5 million points, or 1.2 million written as
+    # `\u007b}\u002c`, which a scan of the bytes does not see and only the decoder's count stops
+    cms.escape_points = escaped
+    n = FIFTEEN_MB // (13 if escaped else 3)
+    cms.scenario.datapoints = "[" + ",".join(["{}"] * n) + "]"
+    with ExporterProcess(_config(cms, interval="4s", timeout="3s"), tmp_path) as exporter:
+        before = _rss_mb(exporter)
+        error = _refreshes_failing(exporter, cms, 2)
+        peak = _peak_rss_mb(exporter)
+        duration = value(exporter.metrics(), DURATION, collector="ali")
+        log = exporter.log()
+        print(f"15 MB of {{}} (escaped {escaped}): rss {before:.0f} MB before, peak {peak:.0f} MB,"
+              f" refresh {duration:.2f}s; {error}")  # fmt: skip
+        assert peak < 400
+        assert error.startswith("invalid_response: ") and expected in error, error
+        assert duration is not None and duration < 3.0  # the timeout holds: our error, in time
+        assert expected in log and "timed out" not in log and "Traceback" not in log
+
+
+def test_negative_and_non_numeric_values_are_dropped_and_counted(
+    cms: CmsServer, tmp_path: Path
+) -> None:
+    now = int(time.time() * 1000) - 60_000
+
+    def point(group: str, value: object) -> dict[str, object]:
+        return {"timestamp": now, "instanceId": "alikafka-a", "consumerGroup": group,
+                "Value": value}  # fmt: skip
+
+    cms.points = [point("neg", -5), point("text", "lots"), point("nan", "NaN"), point("ok", 3)]
+    with ExporterProcess(_config(cms, interval="60s"), tmp_path) as exporter:
+        exporter.wait_ready()
+        m = exporter.metrics()
+        assert value(m, ACC, instance_id="alikafka-a", consumer_group="ok") == 3
+        for group in ("neg", "text", "nan"):
+            assert value(m, ACC, instance_id="alikafka-a", consumer_group=group) is None, group
+        counts = {
+            reason: value(m, INVALID, collector="ali", metric="message_accumulation", reason=reason)
+            for reason in ("negative", "not_a_number", "not_finite", "missing_label")
+        }
+        assert counts == {"negative": 1, "not_a_number": 1, "not_finite": 1, "missing_label": 0}
+
+
+@pytest.mark.parametrize(
+    ("fields", "datapoints", "expected"),
+    [
+        ({"Datapoints": 5}, None, "Datapoints is a JSON number, expected a string or array"),
+        ({}, "[5]", "Datapoints[0] is a JSON number, expected an object"),
+        (
+            {},
+            '[{"timestamp": 1, "instanceId": "alikafka-a", "consumerGroup": ["g"], "Value": 1}]',
+            "Datapoints[0].consumerGroup is a JSON array, expected a string",
+        ),
+        ({"NextToken": ["t"]}, "[]", "NextToken is a JSON array, expected a string"),
+        ({"Code": {"x": 1}}, "[]", "Code is a JSON object, expected a string or number"),
+    ],
+)
+def test_a_wrong_json_type_is_invalid_response_naming_the_field(
+    cms: CmsServer, tmp_path: Path, fields: dict[str, object], datapoints: str | None,
+    expected: str,
+) -> None:  # fmt: skip
+    cms.fields = fields
+    cms.scenario.datapoints = datapoints
+    with ExporterProcess(_config(cms, interval="2s"), tmp_path) as exporter:
+        error = _refreshes_failing(exporter, cms, 1)
+        assert error.startswith("invalid_response: ") and expected in error, error
+        log = exporter.log()
+        assert expected in log and "TypeError" not in log and "Traceback" not in log
+
+
+def test_a_refresh_decodes_at_most_max_datapoints(cms: CmsServer, tmp_path: Path) -> None:
+    now = int(time.time() * 1000) - 60_000
+    cms.points = [
+        {"timestamp": now, "instanceId": "alikafka-a", "consumerGroup": f"g{n}", "Value": n}
+        for n in range(2000)
+    ]
+    extra = "    page_size: 1440\n    max_datapoints: 1500\n"
+    with ExporterProcess(
+        _config(cms, extra, interval="2s", timeout="1500ms"), tmp_path
+    ) as exporter:
+        error = _refreshes_failing(exporter, cms, 2)
+        assert error.startswith("invalid_response: "), error
+        assert "this refresh decoded more than max_datapoints (1500) points" in error

@@ -43,6 +43,12 @@ class CmsServer:
     points: list[dict[str, Any]] = field(default_factory=list)
     scenario: Scenario = field(default_factory=Scenario)
     requests: list[Recorded] = field(default_factory=list)
+    fields: dict[str, Any] = field(default_factory=dict)
+    """Fields of a successful answer set verbatim (a `NextToken` array, a `Datapoints` number)."""
+    escape_points: bool = False
+    """Write each `{},` / `{}` of the answer as `\\u007b}\\u002c` / `\\u007b}` (inside the
+    `Datapoints` string): the same JSON, but a scan of the bytes for `{` and `,` does not see its
+    points (a client must also bound what it decodes)."""
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -191,6 +197,7 @@ class CmsServer:
         )
         if self.scenario.datapoints is not None:
             answer["Datapoints"] = self.scenario.datapoints
+        answer.update(self.fields)
         if offset + query["length"] < len(matching):
             token = "".join(uuid.uuid4().hex for _ in range(3))[:88]
             if self.scenario.repeat_token and params.get("NextToken"):
@@ -213,6 +220,8 @@ def _handler_for(server: CmsServer) -> type[BaseHTTPRequestHandler]:
                 headers.setdefault(name.lower(), []).append(value)
             status, answer = server.handle(self.command, self.path, headers, body)
             data = json.dumps(answer).encode()
+            if server.escape_points:
+                data = data.replace(b"{},", b"\\u007b}\\u002c").replace(b"{}", b"\\u007b}")
             scenario = server.scenario
             if scenario.body:
                 write_hostile(self, scenario.body, data, server.drips,

@@ -13,12 +13,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from exporter import __version__
-from exporter.collectors.aliyun_cms.config import NAMESPACE, PERIOD_S, AliyunCmsConfig
+from exporter.collectors.aliyun_cms.config import (
+    MAX_DATAPOINTS_PER_REPLY,
+    NAMESPACE,
+    PERIOD_S,
+    AliyunCmsConfig,
+)
+from exporter.collectors.aliyun_cms.datapoints import json_type
 from exporter.collectors.aliyun_cms.transport import (
     CallAborted,
     CallGuard,
     InvalidResponse,
     ResponseTooLarge,
+    TooManyValues,
     bounded_call,
     new_session,
 )
@@ -110,7 +117,7 @@ class CmsClient:
 
     def new_guard(self) -> CallGuard:
         """The bounds of one call: `abort()` it to end the call's I/O from another thread."""
-        return CallGuard(self.max_response_bytes)
+        return CallGuard(self.max_response_bytes, MAX_DATAPOINTS_PER_REPLY)
 
     def close(self) -> None:
         """Close the pooled connections."""
@@ -154,6 +161,8 @@ class CmsClient:
         finally:
             watchdog.cancel()
         body = response.body
+        if body is not None:
+            _check_types(body, response.status_code)
         code = str(body.code or "200") if body is not None else ""
         request_id = str(body.request_id or "") if body is not None else ""
         if body is None or body.success is False:
@@ -170,7 +179,7 @@ class CmsClient:
     def _transport_error(self, exc: TeaException, timeout_s: float) -> CmsError:
         inner = getattr(exc, "inner_exception", None) or exc
         text = str(getattr(inner, "message", None) or inner)
-        if isinstance(inner, ResponseTooLarge):
+        if isinstance(inner, ResponseTooLarge | TooManyValues):
             return CmsError(str(inner), code="invalid_response")
         if isinstance(inner, InvalidResponse):
             return CmsError(
@@ -194,6 +203,39 @@ class CmsClient:
         return CmsError(
             f"cannot reach {self.endpoint}: {reason}", code="network_error", retryable=True
         )
+
+
+_FIELD_TYPES: tuple[tuple[str, str, tuple[type, ...]], ...] = (
+    ("request_id", "RequestId", (str,)),
+    ("code", "Code", (str, int)),
+    ("success", "Success", (bool,)),
+    ("message", "Message", (str,)),
+    ("next_token", "NextToken", (str,)),
+    ("datapoints", "Datapoints", (str, list)),
+    ("period", "Period", (str, int)),
+)
+"""(model attribute, JSON field, accepted types) of a DescribeMetricList answer; null is fine."""
+_TYPE_NAMES = {str: "string", int: "number", bool: "boolean", list: "array"}
+
+
+def _check_types(body: object, status: int | None) -> None:
+    """A field of the wrong JSON type (a NextToken array, a Code object) is `invalid_response`
+    naming the field, not a TypeError later or a label value made of a dict."""
+    request_id = getattr(body, "request_id", None)
+    request_id = request_id if isinstance(request_id, str) else ""
+    for attribute, field, types in _FIELD_TYPES:
+        value = getattr(body, attribute, None)
+        if value is None:
+            continue
+        wrong = isinstance(value, bool) and bool not in types  # True is an int to Python
+        if wrong or not isinstance(value, types):
+            expected = " or ".join(_TYPE_NAMES[t] for t in types)
+            raise CmsError(
+                f"{field} is a JSON {json_type(value)}, expected a {expected}",
+                code="invalid_response",
+                request_id=request_id,
+                status=status,
+            )
 
 
 def _api_error(exc: AlibabaCloudException) -> CmsError:

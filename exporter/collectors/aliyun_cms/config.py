@@ -20,7 +20,16 @@ MAX_PAGE_SIZE = 1440
 """The largest `Length` DescribeMetricList accepts."""
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 """16 MiB: a full page of 1440 points is about 0.3 MB."""
-RESERVED_NAMES = ("aliyun_cms_datapoint_timestamp_seconds", "aliyun_cms_api_calls")
+MAX_DATAPOINTS_PER_REPLY = 100_000
+"""Points one DescribeMetricList answer may hold (a page holds at most `Length` <= 1440): more is
+`invalid_response`, refused before they are decoded (5 million `{}` in 15 MB cost 506 MB)."""
+DEFAULT_MAX_DATAPOINTS = 1_000_000
+"""Points one refresh may decode over all its pages (about 3 per series and metric)."""
+RESERVED_NAMES = (
+    "aliyun_cms_datapoint_timestamp_seconds",
+    "aliyun_cms_api_calls",
+    "aliyun_cms_datapoints_invalid",
+)
 DEFAULT_METRIC = ("message_accumulation", "kafka_consumer_message_accumulation")
 """(cms_metric, name) of the default metric: the catalogue's own family, not a named one."""
 
@@ -63,12 +72,13 @@ class AliyunCmsConfig(CollectorConfig):
 
     default_interval: ClassVar[float | None] = 60.0
     reserved_labels: ClassVar[frozenset[str]] = frozenset(
-        {"code", "collector", "consumer_group", "instance_id", "metric", "type"}
+        {"code", "collector", "consumer_group", "instance_id", "metric", "reason", "type"}
     )
     """Labels of the kind's catalogue and of the collector self-metrics."""
     family_names: ClassVar[frozenset[str]] = frozenset(
         {"kafka_consumer_message_accumulation", "aliyun_cms_datapoint_timestamp_seconds"}
         | {"aliyun_cms_api_calls", "aliyun_cms_api_calls_total"}
+        | {"aliyun_cms_datapoints_invalid", "aliyun_cms_datapoints_invalid_total"}
     )
 
     type: Literal["aliyun_cms"]
@@ -85,6 +95,8 @@ class AliyunCmsConfig(CollectorConfig):
     lookback: Duration = 180.0
     max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, ge=64 * 1024, le=1 << 30)
     """Largest DescribeMetricList answer read (decoded); a larger one is `invalid_response`."""
+    max_datapoints: int = Field(default=DEFAULT_MAX_DATAPOINTS, ge=MAX_PAGE_SIZE, le=10_000_000)
+    """Points one refresh may decode over all its pages; more is `invalid_response`."""
 
     @field_validator("region_id")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client.core import Metric
 
 from exporter.collectors.aliyun_cms.config import NAMESPACE, AliyunCmsConfig, CmsMetric
+from exporter.collectors.aliyun_cms.datapoints import INVALID_REASONS
 from exporter.collectors.aliyun_cms.state import CmsState
 from exporter.collectors.families import MetricSpec, build_families
 
@@ -31,7 +32,21 @@ API_CALLS = MetricSpec(
     ("collector", "code"),
 )
 
-CATALOGUE: tuple[MetricSpec, ...] = (MESSAGE_ACCUMULATION, DATAPOINT_TIMESTAMP, API_CALLS)
+DATAPOINTS_INVALID = MetricSpec(
+    "aliyun_cms_datapoints_invalid",
+    "counter",
+    "CloudMonitor points dropped since start instead of exported, by metric and reason "
+    "(negative, not_a_number, not_finite, missing_value, missing_label, missing_timestamp, "
+    "invalid_timestamp).",
+    ("collector", "metric", "reason"),
+)
+
+CATALOGUE: tuple[MetricSpec, ...] = (
+    MESSAGE_ACCUMULATION,
+    DATAPOINT_TIMESTAMP,
+    API_CALLS,
+    DATAPOINTS_INVALID,
+)
 
 
 def value_spec(metric: CmsMetric) -> MetricSpec:
@@ -60,4 +75,9 @@ def to_metrics(state: CmsState, config: AliyunCmsConfig) -> list[Metric]:
     calls = API_CALLS.family(const)
     for code, count in sorted(state.api_calls.items()):
         calls.add([config.name, code], count)
-    return build_families([*builders, timestamps, calls])
+    invalid = DATAPOINTS_INVALID.family(const)
+    for metric in config.metrics:  # every reason from 0, so increase() sees the first drop
+        for reason in INVALID_REASONS:
+            count = state.invalid.get((metric.cms_metric, reason), 0)
+            invalid.add([config.name, metric.cms_metric, reason], count)
+    return build_families([*builders, timestamps, calls, invalid])

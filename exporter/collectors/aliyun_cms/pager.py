@@ -12,15 +12,22 @@ import json
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from typing import Any
 
 from exporter.collectors.aliyun_cms.client import CmsClient, CmsError, PageRequest, ResultPage
-from exporter.collectors.aliyun_cms.config import MAX_INSTANCES_PER_CALL, AliyunCmsConfig
+from exporter.collectors.aliyun_cms.config import (
+    MAX_DATAPOINTS_PER_REPLY,
+    MAX_INSTANCES_PER_CALL,
+    AliyunCmsConfig,
+)
 from exporter.collectors.aliyun_cms.datapoints import (
     MalformedDatapoints,
+    TooManyDatapoints,
+    iter_datapoints,
     merge_newest,
-    parse_datapoints,
     select,
 )
 from exporter.collectors.aliyun_cms.state import CmsState, Datapoint, SeriesKey
@@ -62,6 +69,12 @@ def batches(items: list[str], size: int = MAX_INSTANCES_PER_CALL) -> Iterator[li
         yield items[start : start + size]
 
 
+def _counting(points: Iterator[dict[str, Any]], counted: list[int]) -> Iterator[dict[str, Any]]:
+    for point in points:
+        counted[0] += 1
+        yield point
+
+
 class MetricReader:
     """Reads the configured metrics of one collector; `read()` is one refresh."""
 
@@ -76,6 +89,8 @@ class MetricReader:
         self._client = client
         self._counter = counter
         self._clock = clock
+        self.invalid: Counter[tuple[str, str]] = Counter()
+        """(cms_metric, reason) -> points dropped as invalid since start (all refreshes)."""
 
     @property
     def budget_s(self) -> float:
@@ -88,6 +103,7 @@ class MetricReader:
         deadline = time.monotonic() + self.budget_s
         start_ms = int((self._clock() - self.config.lookback) * 1000)
         calls = 0
+        decoded = [0]  # points decoded by this refresh, all pages of all metrics
         series: dict[str, dict[SeriesKey, Datapoint]] = {}
         for metric in self.config.metrics:
             newest: dict[SeriesKey, Datapoint] = {}
@@ -95,34 +111,29 @@ class MetricReader:
                 request = PageRequest(
                     metric.cms_metric, dimensions(batch), start_ms, self.config.page_size
                 )
-                calls += await self._read_pages(request, newest, deadline)
+                calls += await self._read_pages(request, newest, deadline, decoded)
             series[metric.cms_metric] = select(
                 newest, self.config.instance_ids, self.config.groups, self.config.skip_zero
             )
-        return CmsState(series, self._counter.snapshot(), calls)
+        return CmsState(series, self._counter.snapshot(), calls, self.invalid_snapshot())
+
+    def invalid_snapshot(self) -> dict[tuple[str, str], int]:
+        """A copy of the invalid point counts."""
+        return dict(self.invalid)
 
     async def _read_pages(
-        self, request: PageRequest, newest: dict[SeriesKey, Datapoint], deadline: float
+        self,
+        request: PageRequest,
+        newest: dict[SeriesKey, Datapoint],
+        deadline: float,
+        decoded: list[int],
     ) -> int:
         seen: set[str] = set()
         calls = 0
         while True:
             page, attempts = await self._call(request, deadline)
             calls += attempts
-            try:
-                skipped = merge_newest(newest, parse_datapoints(page.datapoints))
-            except MalformedDatapoints as exc:
-                raise CmsError(
-                    str(exc), code="InvalidDatapoints", request_id=page.request_id, status=200
-                ) from None
-            if skipped:
-                log.debug(
-                    "collector %s: skipped %d points without instanceId, consumerGroup, timestamp"
-                    " or value (RequestId %s)",
-                    self.config.name,
-                    skipped,
-                    page.request_id,
-                )
+            await self._fold(request.metric, page, newest, deadline, decoded)
             if not page.next_token:
                 return calls
             if page.next_token in seen:
@@ -134,6 +145,69 @@ class MetricReader:
                 )
             seen.add(page.next_token)
             request = replace(request, next_token=page.next_token)
+
+    async def _fold(
+        self,
+        metric: str,
+        page: ResultPage,
+        newest: dict[SeriesKey, Datapoint],
+        deadline: float,
+        decoded: list[int],
+    ) -> None:
+        """Decode one page's points into `newest` in a worker thread, within the deadline and
+        the count limits (per reply, and `max_datapoints` per refresh)."""
+        left = self.config.max_datapoints - decoded[0]
+        limit = min(MAX_DATAPOINTS_PER_REPLY, left)
+        invalid: Counter[str] = Counter()
+        counted = [0]
+        fold_timed_out = False
+
+        def fold() -> int:
+            points = iter_datapoints(page.datapoints, limit, deadline)
+            return merge_newest(newest, _counting(points, counted), invalid)
+
+        try:
+            dropped = await asyncio.wait_for(
+                asyncio.to_thread(fold), max(deadline - time.monotonic(), 0) + 0.5
+            )
+        except asyncio.TimeoutError:
+            fold_timed_out = True
+            raise CmsError(
+                f"the points of a DescribeMetricList answer were not decoded within"
+                f" {self.budget_s:.1f}s",
+                code="timeout",
+                request_id=page.request_id,
+            ) from None
+        except MalformedDatapoints as exc:
+            message = str(exc)
+            if isinstance(exc, TooManyDatapoints) and left < MAX_DATAPOINTS_PER_REPLY:
+                message = (
+                    f"this refresh decoded more than max_datapoints ({self.config.max_datapoints})"
+                    " points"
+                )
+            elif isinstance(exc, TooManyDatapoints):
+                message = (
+                    f"Datapoints of one answer holds more than {MAX_DATAPOINTS_PER_REPLY} points"
+                    " (the limit per reply)"
+                )
+            raise CmsError(message, code=exc.code, request_id=page.request_id, status=200) from None
+        finally:
+            if not fold_timed_out:  # else the thread may still be counting (it ends by itself)
+                self._count_invalid(metric, invalid)
+        decoded[0] += counted[0]
+        if dropped:
+            log.debug(
+                "collector %s: dropped %d invalid points of %s (%s; RequestId %s)",
+                self.config.name,
+                dropped,
+                metric,
+                ", ".join(f"{reason} {n}" for reason, n in sorted(invalid.items())),
+                page.request_id,
+            )
+
+    def _count_invalid(self, metric: str, invalid: Counter[str]) -> None:
+        for reason, count in invalid.items():
+            self.invalid[(metric, reason)] += count
 
     async def _call(self, request: PageRequest, deadline: float) -> tuple[ResultPage, int]:
         """One page, retried on throttling/429/5xx while time remains; returns (page, attempts)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 SeriesKey = tuple[str, str]
 """(instance id, consumer group)."""
@@ -31,3 +31,6 @@ class CmsState:
     """Result code -> calls since start, e.g. {"200": 12, "Throttling.User": 1}."""
     calls: int = 0
     """API calls made by this refresh (retries included)."""
+    invalid: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(cms_metric, reason) -> points dropped as invalid since start (negative, not a number,
+    no labels, ...), like `api_calls` a cumulative snapshot."""

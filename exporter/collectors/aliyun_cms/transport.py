@@ -47,6 +47,18 @@ class InvalidResponse(IOError):
         self.status = status
 
 
+class TooManyValues(IOError):
+    """The answer holds more JSON objects or values than a reply may (counted in its bytes,
+    before it is decoded)."""
+
+    def __init__(self, what: str, count: int, limit: int) -> None:
+        super().__init__(
+            f"the answer holds {count} JSON {what}; the limit is {limit} per reply"
+            " (refused before decoding)"
+        )
+        self.count, self.limit = count, limit
+
+
 class CallAborted(IOError):
     """The call was abandoned (deadline or cancel) and its connection shut down."""
 
@@ -54,8 +66,10 @@ class CallAborted(IOError):
 class CallGuard:
     """Bounds of one call; `abort()` (any thread) shuts down every socket the call uses."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, max_objects: int | None = None) -> None:
         self.limit = limit
+        self.max_objects = max_objects
+        """JSON objects an answer may hold (a datapoint is one); None: no bound."""
         self.aborted = False
         self._done = False
         self._socks: list[socket.socket] = []
@@ -216,6 +230,7 @@ def _send(
     except BaseException:
         resp.close()  # never hand a half-read connection back to the pool
         raise
+    _check_counts(data, guard.max_objects)
     _check_json(resp, data)
     answer = DaraResponse()
     answer.status_message = resp.reason
@@ -245,6 +260,27 @@ def _read_body(resp: requests.Response, guard: CallGuard) -> bytes:
             raise CallAborted(str(exc)) from None
         raise
     return b"".join(parts)
+
+
+VALUES_PER_OBJECT = 16
+"""Commas (JSON values) an answer may hold per allowed object: a point has about 6 fields."""
+
+
+def _check_counts(data: bytes, max_objects: int | None) -> None:
+    """Refuse an answer whose decode would build more objects (or values) than allowed.
+
+    A `{` in the bytes is an object of the body, or one inside the `Datapoints` string (its
+    points, which are not escaped in JSON text): counting them bounds both decodes, ours and the
+    SDK's, before either runs. The envelope is one object and a few more are allowed.
+    """
+    if max_objects is None:
+        return
+    objects = data.count(b"{")
+    if objects > max_objects + 16:
+        raise TooManyValues("objects", objects, max_objects)
+    values = data.count(b",")
+    if values > VALUES_PER_OBJECT * max_objects:
+        raise TooManyValues("values", values, VALUES_PER_OBJECT * max_objects)
 
 
 def _check_json(resp: requests.Response, data: bytes) -> None:

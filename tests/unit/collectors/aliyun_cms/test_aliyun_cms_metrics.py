@@ -6,6 +6,7 @@ from prometheus_client.core import Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from exporter.collectors.aliyun_cms.datapoints import INVALID_REASONS
 from exporter.collectors.aliyun_cms.metrics import to_metrics
 from exporter.collectors.aliyun_cms.state import CmsState, Datapoint
 from tests.support.aliyun_cms_inputs import cms_config
@@ -33,6 +34,7 @@ def test_to_metrics_exact_series() -> None:
         },
         api_calls={"200": 5, "Throttling.User": 2},
         calls=3,
+        invalid={("message_accumulation", "negative"): 4},
     )
     m = parse_metrics(_exposition(to_metrics(state, config)))
     acc = "kafka_consumer_message_accumulation"
@@ -48,7 +50,10 @@ def test_to_metrics_exact_series() -> None:
     calls = "aliyun_cms_api_calls_total"
     assert value(m, calls, collector="ali", code="200", env="prod") == 5
     assert value(m, calls, collector="ali", code="Throttling.User") == 2
-    assert len(m) == 6
+    invalid = "aliyun_cms_datapoints_invalid_total"
+    assert value(m, invalid, collector="ali", metric="message_accumulation", reason="negative") == 4
+    assert value(m, invalid, metric="message_accumulation", reason="not_a_number") == 0
+    assert len(m) == 6 + len(INVALID_REASONS)  # every reason from 0
 
 
 def test_custom_metric_names() -> None:

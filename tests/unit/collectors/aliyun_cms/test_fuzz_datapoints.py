@@ -1,7 +1,7 @@
 """Property-based fuzzing of the CloudMonitor `Datapoints` parser and newest-point selection
 (`aliyun_cms/datapoints.py`): random text, random JSON documents and random point lists either
 parse or raise MalformedDatapoints (never another exception, never a hang), and merge_newest /
-select keep only points with a series key, a finite timestamp and a finite value.
+select keep only points with a series key, a finite timestamp and a finite, non-negative value.
 
 The default suite runs a short pass; `pytest -m fuzz` runs the long one.
 """
@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from exporter.collectors.aliyun_cms.datapoints import (
     MalformedDatapoints,
+    WrongType,
     merge_newest,
     parse_datapoints,
     select,
@@ -81,15 +82,18 @@ _TEXT = (
 
 
 def _parse_and_select(raw: object) -> str:
+    newest: dict[SeriesKey, Datapoint] = {}
     try:
         points = parse_datapoints(raw)
+        skipped = merge_newest(newest, points)
+    except WrongType as exc:  # a field of the wrong JSON type: named in the message
+        assert str(exc).startswith("Datapoints") and exc.code == "invalid_response"
+        return "malformed"
     except MalformedDatapoints:
         return "malformed"
-    newest: dict[SeriesKey, Datapoint] = {}
-    skipped = merge_newest(newest, points)
     assert 0 <= skipped <= len(points)
     for point in newest.values():
-        assert math.isfinite(point.timestamp) and math.isfinite(point.value)
+        assert math.isfinite(point.timestamp) and math.isfinite(point.value) and point.value >= 0
     chosen = select(newest, ["i-1"], NameFilter(), skip_zero=True)
     assert all(key[0] == "i-1" and p.value != 0 for key, p in chosen.items())
     return "parsed"
