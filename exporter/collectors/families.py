@@ -16,7 +16,9 @@ from typing import Literal
 from prometheus_client.core import Metric
 from prometheus_client.samples import Sample
 
-MetricType = Literal["gauge", "counter"]
+MetricType = Literal["gauge", "counter", "histogram"]
+"""A histogram's family is a prometheus_client HistogramMetricFamily (its `_bucket`, `_sum`,
+`_count` samples), never a row `Family`."""
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,9 @@ from exporter.collectors.kafka.metrics import (
     shard_metrics,
     share_group_metrics,
 )
+from exporter.collectors.kafka.probe import metrics as probe_metrics
+from exporter.collectors.kafka.probe.probe import E2eProbe
+from exporter.collectors.kafka.probe.stats import ProbeSnapshot
 from exporter.collectors.kafka.read.reader import ClusterReader
 from exporter.collectors.kafka.read.record_reads import RecordReads
 from exporter.collectors.kafka.read.record_times import NOTHING_PENDING, RecordWanted
@@ -46,6 +49,8 @@ class KafkaRefresh:
     """Fetch requests for record timestamps whose answers this refresh used."""
     malformed: tuple[tuple[str, int], ...] = ()
     """Replies refused since start, by Kafka API (the reader's count)."""
+    probe: ProbeSnapshot | None = None
+    """The end-to-end probe's counts when this refresh ended (None: `e2e_probe` is off)."""
 
 
 class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
@@ -64,6 +69,7 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
         + shard_metrics.CATALOGUE
         + read_metrics.CATALOGUE
         + log_dir_metrics.CATALOGUE
+        + probe_metrics.CATALOGUE
     )
 
     def __init__(self, config: KafkaConfig) -> None:
@@ -82,6 +88,8 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
             if method in ("auto", "timestamp")
             else None
         )
+        self._probe = E2eProbe(config, config.e2e_probe) if config.e2e_probe else None
+        """The end-to-end probe: its own task, started by the first refresh."""
 
     @property
     def history(self) -> History:
@@ -94,6 +102,8 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
         With `auto` and `timestamp`, records at committed offsets are read after the cluster,
         until `RECORD_TIME_BUDGET` of the timeout; reads still running then land next refresh.
         """
+        if self._probe is not None:
+            self._probe.start()  # once; it runs on its own timer, whatever the refreshes do
         started, started_wall = time.monotonic(), time.time()
         state = await self._reader.read()
         observed_at = (started_wall + time.time()) / 2
@@ -116,7 +126,8 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
             self._observe, state, observed_at, times, capped, nothing_pending
         )
         malformed = tuple(sorted(self._reader.malformed.items()))
-        return KafkaRefresh(state, evaluation, requests, malformed)
+        probe = self._probe.snapshot() if self._probe is not None else None
+        return KafkaRefresh(state, evaluation, requests, malformed, probe)
 
     def _committed_of(
         self, state: ClusterState, wanted: list[RecordWanted]
@@ -182,6 +193,11 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
             *shard_metrics.to_metrics(self.name, cfg.shard, cfg.labels),
             *read_metrics.to_metrics(self.name, dict(fetched.malformed), cfg.labels),
             *(
+                probe_metrics.to_metrics(fetched.probe, cfg.cluster_label, cfg.labels)
+                if fetched.probe is not None
+                else ()
+            ),
+            *(
                 lag_read_metrics.to_metrics(
                     fetched.evaluation,
                     self.name,
@@ -195,7 +211,9 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
         ]
 
     async def close(self) -> None:
-        """Stop record reads still running and close the Kafka client."""
+        """Stop the end-to-end probe and record reads still running, close the Kafka client."""
+        if self._probe is not None:
+            await self._probe.close()
         if self._reads is not None:
             await self._reads.close()
         await self._reader.close()

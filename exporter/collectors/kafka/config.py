@@ -36,6 +36,13 @@ def _default_topic_filter() -> NameFilter:
     return NameFilter(include=[".*"], exclude=["^__.*"])
 
 
+_E2E_COUNTERS = (
+    *("messages_produced", "messages_produced_failed", "messages_received"),
+    *("messages_lost", "offset_commits", "offset_commits_failed"),
+)
+"""The end-to-end probe's counters (kminion's names), also under `..._total`."""
+
+
 class KafkaConfig(CollectorConfig):
     """One Kafka cluster to watch."""
 
@@ -44,6 +51,7 @@ class KafkaConfig(CollectorConfig):
         | {"status", "topic", "type", "protocol_type", "sharegroup", "shard", "shard_count"}
         | {"api"}
         | {"broker", "log_dir", "error"}
+        | {"partition_id", "coordinator_id", "reason"}
     )
     """Labels of the kind's catalogue (MetricSpec.labels), `cluster`, and the self-metrics'."""
     label_hints: ClassVar[dict[str, str]] = {
@@ -72,6 +80,11 @@ class KafkaConfig(CollectorConfig):
         | {"kafka_log_dir_partition_size_bytes", "kafka_log_dir_topic_size_bytes"}
         | {"kafka_log_dir_size_bytes", "kafka_log_dir_volume_total_bytes"}
         | {"kafka_log_dir_volume_usable_bytes", "kafka_log_dir_error"}
+        | {f"kminion_end_to_end_{n}{t}" for n in _E2E_COUNTERS for t in ("", "_total")}
+        | {"kminion_end_to_end_messages_produced_in_flight"}
+        | {"kminion_end_to_end_produce_latency_seconds"}
+        | {"kminion_end_to_end_roundtrip_latency_seconds"}
+        | {"kminion_end_to_end_offset_commit_latency_seconds"}
     )
 
     type: Literal["kafka"]
