@@ -32,6 +32,21 @@ class PartitionInfo:
 
 
 @dataclass(frozen=True)
+class MemberDetail:
+    """One member of a group as its describe API names it (the `members` option)."""
+
+    member_id: str
+    client_id: str
+    host: str
+    """The client's host as the broker saw it (Kafka writes `/` and the address)."""
+    instance_id: str | None = None
+    """group.instance.id of a static member; None for a dynamic one."""
+    assigned_partitions: int | None = None
+    """Partitions assigned to the member now; None where the assignment cannot be read (a
+    classic group of another protocol type than consumer, or a streams group's tasks)."""
+
+
+@dataclass(frozen=True)
 class GroupInfo:
     """One group that commits offsets (classic, consumer or streams): membership and offsets."""
 
@@ -45,6 +60,8 @@ class GroupInfo:
     broker does not say (brokers before ListGroups v5 have classic groups only)."""
     protocol_type: str = "consumer"
     """The group's protocol type from ListGroups (consumer, connect, streams, ...)."""
+    member_details: tuple[MemberDetail, ...] = ()
+    """Each member's ids, host and assignment size (only with the `members` option)."""
 
 
 @dataclass(frozen=True)
