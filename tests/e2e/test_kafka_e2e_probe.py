@@ -217,3 +217,6 @@ async def test_stopped_leader_fails_its_partition_only(
             "failures keep counting",
         )
         assert _count(m, "messages_received_total", victim) == received  # nothing came back
+        assert exporter.stop() == 0
+    log = exporter.log()
+    assert "Traceback" not in log and "never retrieved" not in log, log[-4000:]

@@ -48,6 +48,13 @@ def default_group(collector: str) -> str:
     return f"kafka-health-exporter-e2e-{collector}"
 
 
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Read a delivery's outcome, so one that fails after its timeout is not logged by asyncio
+    as "exception never retrieved" (the failure was counted when the probe gave up)."""
+    if not future.cancelled():
+        future.exception()
+
+
 @dataclass
 class _Sent:
     """A record on its way: produced at `sent` (monotonic), acknowledged or not yet."""
@@ -264,6 +271,7 @@ class E2eProbe:
                 producer.send(self.probe.topic, value, partition=partition),
                 self.probe.timeout,
             )
+            delivery.add_done_callback(_retrieve)  # its error is read when given up on too
             remaining = self.probe.timeout - (time.monotonic() - started)
             await asyncio.wait_for(asyncio.shield(delivery), max(remaining, 0.001))
         except asyncio.CancelledError:
