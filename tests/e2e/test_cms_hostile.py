@@ -1,5 +1,6 @@
 """`aliyun_cms` against a hostile CloudMonitor: `python -m exporter run` as a subprocess and the
-local server sending huge, endless, HTML and dripped answers (tests/support/cms_hostile.py).
+local server sending huge, endless, HTML and dripped answers (tests/support/cms_hostile.py), a
+15 MB answer of `{}` points, negative and non-numeric values, and fields of the wrong JSON type.
 
 Each test asserts the bound (memory, error kind, time to recover) and that `/live` keeps
 answering while the attack runs.
