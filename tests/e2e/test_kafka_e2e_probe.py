@@ -19,6 +19,8 @@ from tests.support.exporter_process import ExporterProcess, Samples, value, wait
 from tests.support.kafka_cluster import KafkaCluster
 from tests.support.kafka_helpers import unique
 from tests.support.kafka_jars import KAFKA_4
+from tests.support.kafka_security import make_certificates, secure_cluster
+from tests.support.kafka_security_cases import assert_no_secret, sasl
 
 FAST = {
     "broker.session.timeout.ms": "3000",
@@ -38,14 +40,14 @@ def cluster() -> Iterator[KafkaCluster]:
                 node.kill()
 
 
-def _config(bootstrap: str, topic: str, probe: str) -> str:
+def _config(bootstrap: str, topic: str, probe: str, security: str = "") -> str:
     return f"""
 defaults: {{interval: 1s, timeout: 900ms}}
 collectors:
   - name: k
     type: kafka
     cluster: c1
-    bootstrap_servers: "{bootstrap}"
+    bootstrap_servers: "{bootstrap}"{security}
     topics: {{include: ["{topic}"]}}
     groups: {{include: ["^none$"]}}
     e2e_probe: {{topic: "{topic}", {probe}}}
@@ -220,3 +222,48 @@ async def test_stopped_leader_fails_its_partition_only(
         assert exporter.stop() == 0
     log = exporter.log()
     assert "Traceback" not in log and "never retrieved" not in log, log[-4000:]
+
+
+async def test_topic_that_cannot_be_made_is_explained(broker: KafkaCluster, tmp_path: Path) -> None:
+    topic = unique("e2e-rf")
+    probe = "interval: 200ms, timeout: 2s, replication_factor: 3"
+    with ExporterProcess(_config(broker.bootstrap, topic, probe), tmp_path) as exporter:
+        exporter.wait_ready()
+        wait_for(
+            lambda: exporter.log().count("InvalidReplicationFactorError") >= 2,
+            30,
+            what=f"the refused topic logged, tried again: {exporter.log()[-3000:]}",
+        )
+        line = next(x for x in exporter.log().splitlines() if "InvalidReplicationFactor" in x)
+        assert "WARNING" in line and f"'{topic}'" in line and "replication 3" in line, line
+        m = exporter.metrics()
+        assert value(m, "kafka_health_exporter_collector_up", collector="k") == 1
+        assert not [k for k in m if k[0].startswith(E2E)]  # no probe series without a topic
+        assert exporter.stop() == 0
+    assert "Traceback" not in exporter.log()
+
+
+async def test_round_trip_over_sasl_ssl(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """The probe's producer, consumer and admin use the collector's TLS and SASL settings."""
+    certs = make_certificates(tmp_path_factory.mktemp("certs"))
+    settings = sasl("SASL_SSL", "SCRAM-SHA-512")(certs)
+    security = "".join(f"\n    {k}: '{v}'" for k, v in settings.items())
+    with secure_cluster(certs) as cluster:
+        topic = unique("e2e-tls")
+        config = _config(
+            cluster.listener_bootstrap("SASL_TLS"), topic, "interval: 200ms, timeout: 3s", security
+        )
+        with ExporterProcess(config, tmp_path) as exporter:
+            exporter.wait_ready()
+            m = _until(
+                exporter,
+                lambda m: _count(m, "messages_received_total", 0) >= 5,
+                "records went round over SASL_SSL",
+            )
+            assert _count(m, "messages_produced_failed_total", 0) == 0
+            assert exporter.stop() == 0
+        log = exporter.log()
+        assert f"e2e probe made topic '{topic}'" in log
+        assert_no_secret("the exporter log", log)
