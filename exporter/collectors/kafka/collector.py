@@ -20,6 +20,7 @@ from exporter.collectors.kafka.metrics import (
     evaluation_metrics,
     lag_read_metrics,
     log_dir_metrics,
+    member_metrics,
     read_metrics,
     shard_metrics,
     share_group_metrics,
@@ -69,6 +70,7 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
         + shard_metrics.CATALOGUE
         + read_metrics.CATALOGUE
         + log_dir_metrics.CATALOGUE
+        + member_metrics.CATALOGUE
         + probe_metrics.CATALOGUE
     )
 
@@ -190,6 +192,7 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
             ),
             *share_group_metrics.to_metrics(fetched.state, cfg.cluster_label, cfg.labels),
             *log_dir_metrics.to_metrics(fetched.state, cfg.cluster_label, cfg.labels),
+            *member_metrics.to_metrics(fetched.state, cfg.cluster_label, cfg.labels),
             *shard_metrics.to_metrics(self.name, cfg.shard, cfg.labels),
             *read_metrics.to_metrics(self.name, dict(fetched.malformed), cfg.labels),
             *(

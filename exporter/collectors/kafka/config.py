@@ -51,6 +51,7 @@ class KafkaConfig(CollectorConfig):
         | {"status", "topic", "type", "protocol_type", "sharegroup", "shard", "shard_count"}
         | {"api"}
         | {"broker", "log_dir", "error"}
+        | {"member_id", "client_id", "host", "group_instance_id"}
         | {"partition_id", "coordinator_id", "reason"}
     )
     """Labels of the kind's catalogue (MetricSpec.labels), `cluster`, and the self-metrics'."""
@@ -80,6 +81,7 @@ class KafkaConfig(CollectorConfig):
         | {"kafka_log_dir_partition_size_bytes", "kafka_log_dir_topic_size_bytes"}
         | {"kafka_log_dir_size_bytes", "kafka_log_dir_volume_total_bytes"}
         | {"kafka_log_dir_volume_usable_bytes", "kafka_log_dir_error"}
+        | {"kafka_consumergroup_member_info", "kafka_consumergroup_member_assigned_partitions"}
         | {f"kminion_end_to_end_{n}{t}" for n in _E2E_COUNTERS for t in ("", "_total")}
         | {"kminion_end_to_end_messages_produced_in_flight"}
         | {"kminion_end_to_end_produce_latency_seconds"}

@@ -7,9 +7,11 @@ shared by the reader, the benchmarks and tests.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.errors import KafkaError, for_code
 from aiokafka.protocol import admin
 from aiokafka.protocol.admin import (
@@ -23,8 +25,9 @@ from aiokafka.protocol.api import Request, RequestStruct, Response
 from aiokafka.protocol.commit import OffsetFetchRequest
 from aiokafka.protocol.metadata import MetadataRequest
 from aiokafka.protocol.offset import OffsetRequest
+from aiokafka.protocol.types import Array, Bytes, Int16, Int32, Schema, String
 
-from exporter.collectors.kafka.state import Broker
+from exporter.collectors.kafka.state import Broker, MemberDetail
 
 LATEST = -1
 EARLIEST = -2
@@ -66,6 +69,51 @@ class DescribeGroupsRequest_v3(RequestStruct):
     SCHEMA = admin.DescribeGroupsRequest_v3.SCHEMA
 
 
+_TEXT = String("utf-8")
+
+
+class DescribeGroupsResponse_v4(Response):
+    """DescribeGroups v4 (KIP-345): each member's GroupInstanceId (null for a dynamic member)
+    after its MemberId; otherwise v3."""
+
+    API_KEY = 15
+    API_VERSION = 4
+    SCHEMA = Schema(
+        ("throttle_time_ms", Int32),
+        (
+            "groups",
+            Array(
+                ("error_code", Int16),
+                ("group", _TEXT),
+                ("state", _TEXT),
+                ("protocol_type", _TEXT),
+                ("protocol", _TEXT),
+                (
+                    "members",
+                    Array(
+                        ("member_id", _TEXT),
+                        ("group_instance_id", _TEXT),
+                        ("client_id", _TEXT),
+                        ("client_host", _TEXT),
+                        ("member_metadata", Bytes),
+                        ("member_assignment", Bytes),
+                    ),
+                ),
+                ("authorized_operations", Int32),
+            ),
+        ),
+    )
+
+
+class DescribeGroupsRequest_v4(RequestStruct):
+    """DescribeGroups v4: the v3 request, answered with group instance ids."""
+
+    API_KEY = 15
+    API_VERSION = 4
+    RESPONSE_TYPE = DescribeGroupsResponse_v4
+    SCHEMA = admin.DescribeGroupsRequest_v3.SCHEMA
+
+
 class DescribeGroupsRequest(
     Request[
         DescribeGroupsRequest_v0
@@ -88,6 +136,23 @@ class DescribeGroupsRequest(
         return request_struct_class(self._groups, False)
 
 
+class DescribeGroupsMembersRequest(
+    Request[
+        DescribeGroupsRequest_v0
+        | DescribeGroupsRequest_v1
+        | DescribeGroupsRequest_v2
+        | DescribeGroupsRequest_v3
+        | DescribeGroupsRequest_v4
+    ]
+):
+    """DescribeGroups up to v4, for the `members` option: v4 adds each member's group instance
+    id. Only sent with the option on, so a broker's v4 is never needed without it."""
+
+    API_KEY = 15
+    __init__ = DescribeGroupsRequest.__init__
+    build = DescribeGroupsRequest.build
+
+
 def metadata_request() -> MetadataRequest:
     """Metadata for all topics."""
     return MetadataRequest(None)
@@ -104,9 +169,12 @@ def list_offsets_request(partitions: dict[str, list[int]], timestamp: int) -> Of
     return OffsetRequest(replica_id=-1, isolation_level=0, topics=topics)
 
 
-def describe_groups_request(groups: list[str]) -> DescribeGroupsRequest:
-    """Membership and state of `groups` (all coordinated by the receiving broker)."""
-    return DescribeGroupsRequest(groups)
+def describe_groups_request(
+    groups: list[str], members: bool = False
+) -> DescribeGroupsRequest | DescribeGroupsMembersRequest:
+    """Membership and state of `groups` (all coordinated by the receiving broker); `members`
+    also asks for each member's group instance id (v4) where the broker has it."""
+    return DescribeGroupsMembersRequest(groups) if members else DescribeGroupsRequest(groups)
 
 
 def offset_fetch_request(group: str, partitions: dict[str, list[int]] | None) -> OffsetFetchRequest:
@@ -172,6 +240,48 @@ def decode_describe_groups(response: Response, asked: Iterable[str]) -> dict[str
     if answered != wanted:
         raise MalformedResponse(f"DescribeGroups did not answer for {sorted(wanted - answered)}")
     return out
+
+
+def decode_group_members(response: Response) -> dict[str, tuple[MemberDetail, ...]]:
+    """group -> its members (ids, host, instance id from v4, assigned partitions) for every
+    group answered without error; read after `decode_describe_groups` accepted the response.
+
+    The assigned partitions are decoded from the member's assignment bytes (the consumer
+    protocol's ConsumerProtocolAssignment, every version alike) for groups of protocol type
+    `consumer`; None for other protocol types (connect, ...) and for bytes that do not decode.
+    An empty assignment (the member joined, the leader has not assigned yet) is 0 partitions."""
+    out: dict[str, tuple[MemberDetail, ...]] = {}
+    for entry in _object(response)["groups"]:
+        if entry["error_code"]:
+            continue
+        consumer = entry.get("protocol_type") == "consumer"
+        out[entry["group"]] = tuple(
+            MemberDetail(
+                member_id=member["member_id"] or "",
+                client_id=member["client_id"] or "",
+                host=member["client_host"] or "",
+                instance_id=member.get("group_instance_id"),
+                assigned_partitions=(
+                    assigned_partitions(member["member_assignment"]) if consumer else None
+                ),
+            )
+            for member in entry.get("members") or ()
+        )
+    return out
+
+
+def assigned_partitions(assignment: bytes | None) -> int | None:
+    """Partitions in a consumer-protocol member assignment; 0 for no bytes, None when the
+    bytes are not a ConsumerProtocolAssignment."""
+    if not assignment:
+        return 0
+    try:
+        decoded = ConsumerProtocolMemberAssignment.decode(assignment)
+    except (ValueError, TypeError, struct.error, UnicodeDecodeError):
+        return None
+    if decoded.assignment is None:
+        return None
+    return sum(len(partitions or ()) for _topic, partitions in decoded.assignment)
 
 
 def decode_offset_fetch(response: Response) -> dict[tuple[str, int], int]:

@@ -46,12 +46,14 @@ _GROUP_HEAD = (
     ("assignment_epoch", Int32),
 )
 
-_TOPIC_PARTITIONS = _struct(
+TOPIC_PARTITIONS = _struct(
     (
         "topic_partitions",
         _array(("topic_id", Uuid), ("topic_name", S), ("partitions", CompactArray(Int32))),
     )
 )
+"""A consumer or share member's assignment: partitions per topic (read by the `members`
+option)."""
 
 
 def _consumer_member(*extra: tuple[str, Any]) -> CompactArray:
@@ -64,8 +66,8 @@ def _consumer_member(*extra: tuple[str, Any]) -> CompactArray:
         ("client_host", S),
         ("subscribed_topic_names", STRINGS),
         ("subscribed_topic_regex", NULLABLE_S),
-        ("assignment", _TOPIC_PARTITIONS),
-        ("target_assignment", _TOPIC_PARTITIONS),
+        ("assignment", TOPIC_PARTITIONS),
+        ("target_assignment", TOPIC_PARTITIONS),
         *extra,
     )
 
@@ -96,7 +98,7 @@ SHARE_V1 = _response(
             ("client_id", S),
             ("client_host", S),
             ("subscribed_topic_names", STRINGS),
-            ("assignment", _TOPIC_PARTITIONS),
+            ("assignment", TOPIC_PARTITIONS),
         ),
     ),
     ("authorized_operations", Int32),

@@ -16,6 +16,7 @@ from exporter.collectors.kafka.protocol import describe_schemas as layouts
 from exporter.collectors.kafka.protocol.api_versions import ApiVersions, negotiate
 from exporter.collectors.kafka.protocol.rows import Row, by_group
 from exporter.collectors.kafka.protocol.wire_types import NO_TAGS, STRINGS, TAGS
+from exporter.collectors.kafka.state import MemberDetail
 
 CONSUMER_API_KEY = 69
 SHARE_API_KEY = 77
@@ -159,14 +160,17 @@ class GroupDescription:
     """e.g. `Empty`, `Assigning`, `Reconciling`, `Stable`, `Dead` (consumer); `Empty`,
     `Stable` (share); `Empty`, `NotReady`, `Assigning`, `Reconciling`, `Stable` (streams)."""
     members: int
+    details: tuple[MemberDetail, ...] = ()
+    """Each member's ids, host and assigned partitions (only when asked for: `members`)."""
 
 
 def decode_group_describe(
-    response: Response, asked: list[str]
+    response: Response, asked: list[str], members: bool = False
 ) -> dict[str, GroupDescription | KafkaError]:
     """Each group asked for -> its description, or the broker's error for that group (e.g.
     GroupIdNotFound for a group of another type). MalformedResponse when the answers do not
-    match `asked`, or an array or a non-nullable string is null."""
+    match `asked`, or an array or a non-nullable string is null. `members` also reads each
+    member's details (see `member_details`)."""
     top = Row.of(response)
     api = type(response).__name__.split("Response")[0]
     answers = by_group(top.rows("groups"), asked, api)
@@ -176,5 +180,31 @@ def decode_group_describe(
         if error is not None:
             out[group] = error
         else:
-            out[group] = GroupDescription(answer.text("group_state"), len(answer.items("members")))
+            details = member_details(answer, api != "StreamsGroupDescribe") if members else ()
+            state = answer.text("group_state")
+            out[group] = GroupDescription(state, len(answer.items("members")), details)
     return out
+
+
+def member_details(group: Row, partitions: bool) -> tuple[MemberDetail, ...]:
+    """The members of one described group: member id, instance id (share members have none),
+    client id and host, and with `partitions` the partitions of the current assignment summed
+    over its topics (a streams group's assignment is tasks, not partitions: None)."""
+    out: list[MemberDetail] = []
+    for member in group.rows("members"):
+        assigned: int | None = None
+        if partitions:
+            assignment = Row(layouts.TOPIC_PARTITIONS, member.get("assignment"), member.what)
+            assigned = sum(
+                len(found or ()) for found in assignment.columns("topic_partitions", "partitions")
+            )
+        out.append(
+            MemberDetail(
+                member_id=member.text("member_id"),
+                client_id=member.text("client_id"),
+                host=member.text("client_host"),
+                instance_id=member.optional("instance_id") or None,
+                assigned_partitions=assigned,
+            )
+        )
+    return tuple(out)

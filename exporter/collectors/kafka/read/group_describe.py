@@ -1,7 +1,9 @@
 """Members and state of every group, batched per coordinator, each type through its own API:
 DescribeGroups (classic), ConsumerGroupDescribe (KIP-848), StreamsGroupDescribe (KIP-1071) and
 ShareGroupDescribe (KIP-932). DescribeGroups answers `Dead` with no members for a KIP-848 group,
-so a group is described only by the API of its type."""
+so a group is described only by the API of its type. With the `members` option each member's
+ids, host and assigned partitions are kept too (DescribeGroups then up to v4, for the group
+instance id); without it only the state and the member count."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import logging
 from typing import Any
 
 from aiokafka.errors import KafkaConnectionError, KafkaError
-from aiokafka.protocol.api import Request
+from aiokafka.protocol.api import Request, Response
 
 from exporter.collectors.kafka.protocol import classic
 from exporter.collectors.kafka.protocol.classic import Send
@@ -24,8 +26,8 @@ from exporter.collectors.kafka.read.group_listing import CLASSIC
 
 log = logging.getLogger(__name__)
 
-Descriptions = dict[str, tuple[str, int]]
-"""group -> (state, members)."""
+Descriptions = dict[str, GroupDescription]
+"""group -> its state, member count and (with `members`) member details."""
 
 DESCRIBE_BATCH = 100
 """Groups per describe request (where the brokers answer batches well-formed)."""
@@ -41,8 +43,10 @@ NEW_DESCRIBE_APIS: dict[str, type[Request[Any]]] = {
 class GroupDescriber:
     """Describes groups; learns once per client whether batched DescribeGroups is well-formed."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, members: bool = False) -> None:
         self.name = name
+        self.members = members
+        """Keep each member's details (the `members` option)."""
         self.batch_describe: bool | None = None
         """Whether batched DescribeGroups answers are well-formed; None: not known yet."""
 
@@ -87,34 +91,43 @@ class GroupDescriber:
         """Describe groups through the API of their type, batched."""
         request = NEW_DESCRIBE_APIS[group_type](groups)
         try:
-            answers = decode_group_describe(await send(node, request), groups)
+            answers = decode_group_describe(await send(node, request), groups, self.members)
         except classic.MalformedResponse as exc:
             # logged (with API, broker and offset) and counted where it was read
             log.debug("%s: %s describe is malformed: %s", self.name, group_type, exc)
             return {}
-        found = {g: (a.state, a.members) for g, a in answers.items() if _described(a)}
+        found = {g: a for g, a in answers.items() if isinstance(a, GroupDescription)}
         self._log_failed(group_type, groups, found, answers)
         return found
 
     async def _describe_classic(self, send: Send, node: int, groups: list[str]) -> Descriptions:
         """DescribeGroups, batched; one group per request when the broker garbles batches."""
         if self.batch_describe is not False and len(groups) > 1:
-            response = await send(node, classic.describe_groups_request(groups))
+            response = await send(node, classic.describe_groups_request(groups, self.members))
             try:
-                found = classic.decode_describe_groups(response, groups)
+                found = self._classic_answers(response, groups)
                 self._log_failed(CLASSIC, groups, found)
                 return found
             except classic.MalformedResponse as exc:
                 log.warning("%s: batched DescribeGroups is malformed: %s", self.name, exc)
         out: Descriptions = {}
         for group in groups:
-            response = await send(node, classic.describe_groups_request([group]))
+            response = await send(node, classic.describe_groups_request([group], self.members))
             try:
-                out.update(classic.decode_describe_groups(response, [group]))
+                out.update(self._classic_answers(response, [group]))
             except classic.MalformedResponse as exc:
                 log.warning("%s: cannot describe group %s: %s", self.name, group, exc)
         self._log_failed(CLASSIC, groups, out)
         return out
+
+    def _classic_answers(self, response: Response, groups: list[str]) -> Descriptions:
+        """The DescribeGroups answers for `groups`, with member details when kept."""
+        found = classic.decode_describe_groups(response, groups)
+        details = classic.decode_group_members(response) if self.members else {}
+        return {
+            group: GroupDescription(state, members, details.get(group, ()))
+            for group, (state, members) in found.items()
+        }
 
     def _log_failed(
         self,
@@ -137,7 +150,3 @@ class GroupDescriber:
             failed[0],
             f" ({error!r})" if isinstance(error, KafkaError) else "",
         )
-
-
-def _described(answer: GroupDescription | KafkaError) -> bool:
-    return isinstance(answer, GroupDescription)

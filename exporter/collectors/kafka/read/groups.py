@@ -58,7 +58,7 @@ class GroupReads:
 
     def __init__(self, config: KafkaConfig) -> None:
         self.config = config
-        self.describer = GroupDescriber(config.name)
+        self.describer = GroupDescriber(config.name, config.members)
         self.committed = CommittedOffsets(config.name)
         self.offset_fetch_batch = OFFSET_FETCH_BATCH
         """Groups per batched OffsetFetch (bench/ measures others)."""
@@ -209,7 +209,9 @@ class GroupReads:
         groups: dict[str, GroupInfo] = {}
         shares: dict[str, ShareGroupInfo] = {}
         for group, entry in listing.items():
-            state, members = details.descriptions.get(group, (None, None))
+            described = details.descriptions.get(group)
+            state = described.state if described is not None else None
+            members = described.members if described is not None else None
             if self.config.groups.only_active and members == 0:
                 continue
             if entry.type == SHARE:
@@ -222,6 +224,7 @@ class GroupReads:
                 offsets=details.offsets.get(group, {}),
                 type=entry.type,
                 protocol_type=entry.protocol_type,
+                member_details=described.details if described is not None else (),
             )
         return groups, shares
 
