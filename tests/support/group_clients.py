@@ -76,7 +76,9 @@ def share_group_offsets(
 
 def describe_group(version: str, bootstrap: str, group: str, kind: str) -> dict[str, Any]:
     """Admin describe of `group` (`kind` consumer, share or streams): {"group", "type", "state",
-    "members", "assignments"}; consumer covers KIP-848 and classic groups ("type" says which)."""
+    "members", "assignments", "member_details"}; consumer covers KIP-848 and classic groups
+    ("type" says which); member_details: [{"member_id", "client_id", "host",
+    "group_instance_id", "partitions"}] (no partitions for streams)."""
     return _admin(version, "describe", "--bootstrap", bootstrap, "--group", group, "--type", kind)
 
 
@@ -215,7 +217,8 @@ class _GroupProcess:
 
 class JavaGroupMembers(_GroupProcess):
     """`members` KafkaConsumer members of `group` on `topic`, `kind` "consumer" (KIP-848) or
-    "classic"; each commits `commit_at` on every partition it is assigned, then pauses it."""
+    "classic"; each commits `commit_at` on every partition it is assigned, then pauses it. With
+    `instance_prefix`, member i is static (group.instance.id `instance_prefix` + i)."""
 
     mode = "members"
 
@@ -230,14 +233,16 @@ class JavaGroupMembers(_GroupProcess):
         workdir: Path,
         *,
         commit_at: int = 0,
+        instance_prefix: str | None = None,
     ) -> None:
         assert kind in ("consumer", "classic"), kind
+        static = ["--instance-prefix", instance_prefix] if instance_prefix else []
         super().__init__(
             version,
             workdir,
             group,
             ["--bootstrap", bootstrap, "--kind", kind, "--group", group, "--topic", topic,
-             "--members", str(members), "--commit-at", str(commit_at)],
+             "--members", str(members), "--commit-at", str(commit_at), *static],
         )  # fmt: skip
 
     def __enter__(self) -> JavaGroupMembers:

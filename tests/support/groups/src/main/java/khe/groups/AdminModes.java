@@ -34,8 +34,10 @@ import org.apache.kafka.common.TopicPartition;
  *       "partitions": [{"topic", "partition", "start_offset", "leader_epoch", "lag"}]}} (lag and
  *       leader_epoch null when the broker does not know them; DescribeShareGroupOffsets v1 has lag).
  *   <li>{@code describe --group G --type consumer|share|streams}: {@code {"group", "type",
- *       "state", "members", "assignments": {client_id: [partitions]}}}; consumer covers both the
- *       KIP-848 and the classic protocol (the type says which).
+ *       "state", "members", "assignments": {client_id: [partitions]}, "member_details":
+ *       [{"member_id", "client_id", "host", "group_instance_id", "partitions"}]}}; consumer covers
+ *       both the KIP-848 and the classic protocol (the type says which); group_instance_id is
+ *       null for a dynamic member, partitions the count of assigned partitions.
  *   <li>{@code list}: ListGroups, {@code {"groups": [{"group", "type", "protocol", "state"}]}}
  *       (type as ListGroups v5 names it: classic, consumer, share, streams).
  *   <li>{@code features}: DescribeFeatures, {@code {"finalized": {name: level}}}.
@@ -95,6 +97,7 @@ final class AdminModes {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("group", group);
     Map<String, Object> assignments = new LinkedHashMap<>();
+    List<Object> details = new ArrayList<>();
     switch (type) {
       case "consumer":
         ConsumerGroupDescription consumer =
@@ -105,6 +108,13 @@ final class AdminModes {
         out.put("members", consumer.members().size());
         for (MemberDescription member : consumer.members()) {
           assignments.put(member.clientId(), partitions(member.assignment().topicPartitions()));
+          Map<String, Object> row = new LinkedHashMap<>();
+          row.put("member_id", member.consumerId());
+          row.put("client_id", member.clientId());
+          row.put("host", member.host());
+          row.put("group_instance_id", member.groupInstanceId().orElse(null));
+          row.put("partitions", member.assignment().topicPartitions().size());
+          details.add(row);
         }
         break;
       case "share":
@@ -126,11 +136,20 @@ final class AdminModes {
         out.put("state", String.valueOf(streams.groupState()));
         out.put("members", streams.members().size());
         streams.members().forEach(m -> assignments.put(m.clientId(), m.assignment().toString()));
+        streams.members().forEach(m -> {
+          Map<String, Object> row = new LinkedHashMap<>();
+          row.put("member_id", m.memberId());
+          row.put("client_id", m.clientId());
+          row.put("host", m.clientHost());
+          row.put("group_instance_id", m.instanceId().orElse(null));
+          details.add(row);
+        });
         break;
       default:
         throw new IllegalArgumentException("--type is consumer, share or streams, not " + type);
     }
     out.put("assignments", assignments);
+    out.put("member_details", details);
     return out;
   }
 

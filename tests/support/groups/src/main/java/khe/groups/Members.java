@@ -27,8 +27,9 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
- * {@code members --kind consumer|classic --group G --topic T --members N --commit-at K}: N
- * KafkaConsumer threads in one group (group.protocol=consumer is KIP-848, classic the old one).
+ * {@code members --kind consumer|classic --group G --topic T --members N --commit-at K
+ * [--instance-prefix P]}: N KafkaConsumer threads in one group (group.protocol=consumer is
+ * KIP-848, classic the old one); with P, member i is static with group.instance.id P + i.
  * Each member commits offset K (commitSync with explicit offsets) on every partition it is
  * assigned, pauses it (nothing is fetched) and keeps polling for liveness.
  *
@@ -50,6 +51,7 @@ final class Members {
     String topic = require(args, "topic");
     int count = Integer.parseInt(require(args, "members"));
     long commitAt = Long.parseLong(require(args, "commit-at"));
+    String instancePrefix = args.get("instance-prefix");
 
     AtomicBoolean stop = new AtomicBoolean();
     Set<Integer> committed = ConcurrentHashMap.newKeySet();
@@ -60,6 +62,9 @@ final class Members {
               .get(topic).partitions().size();
       for (int i = 0; i < count; i++) {
         Member member = new Member(i, bootstrap, kind, group, topic, commitAt, stop, committed);
+        if (instancePrefix != null) {
+          member.props.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, instancePrefix + i);
+        }
         Thread thread = new Thread(member::run, "member-" + i);
         thread.start();
         threads.add(thread);
