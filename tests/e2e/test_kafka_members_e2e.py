@@ -20,6 +20,7 @@ from tests.support.group_clients import JavaGroupMembers, describe_group
 from tests.support.kafka_cluster import KafkaCluster
 from tests.support.kafka_helpers import create_topics, delete_topics, unique
 from tests.support.kafka_jars import KAFKA_4
+from tests.support.streams_app import StreamsApp
 
 INFO = "kafka_consumergroup_member_info"
 ASSIGNED = "kafka_consumergroup_member_assigned_partitions"
@@ -150,3 +151,57 @@ async def test_member_labels_and_assignments_equal_admin_describe(
         assert set(refresh.state.groups) >= set(groups.values())
     finally:
         await delete_topics(bootstrap, [topic])
+
+
+async def test_streams_members_equal_admin_describe(kafka4: KafkaCluster, tmp_path: Path) -> None:
+    """A real Kafka Streams app (group.protocol=streams, two stream threads, two members): each
+    member's info series has the Admin's describeStreamsGroups member id, client id, host and
+    instance id; no assigned-partitions series (a streams assignment is tasks)."""
+    bootstrap, prefix = kafka4.bootstrap, unique("mbrs")
+    source, sink, app_id = f"{prefix}-in", f"{prefix}-out", f"{prefix}-app"
+    await create_topics(bootstrap, {source: 2, sink: 1})
+    app = StreamsApp(
+        KAFKA_4, bootstrap, app_id, (source, sink), tmp_path / "app", threads=2,
+        group_protocol="streams",
+    )  # fmt: skip
+    collector = KafkaCollector(_config(bootstrap, prefix, True))
+    try:
+        await asyncio.to_thread(app.start)
+        app.wait_state("RUNNING", 60)
+        deadline = time.monotonic() + 60
+        while True:
+            described = await asyncio.to_thread(
+                describe_group, KAFKA_4, bootstrap, app_id, "streams"
+            )
+            admin = {
+                row["member_id"]: {
+                    "client_id": row["client_id"],
+                    "host": row["host"],
+                    "group_instance_id": row["group_instance_id"] or "",
+                }
+                for row in described["member_details"]
+            }
+            families = collector.to_metrics(await collector.fetch())
+            exported = {
+                s.labels["member_id"]: {
+                    k: s.labels[k] for k in ("client_id", "host", "group_instance_id")
+                }
+                for family in families
+                if family.name == INFO
+                for s in family.samples
+                if s.labels["consumergroup"] == app_id
+            }
+            if described["state"] == "Stable" and len(admin) == 2 and exported == admin:
+                break
+            assert time.monotonic() < deadline, f"(exported, admin): {exported} != {admin}"
+            await asyncio.sleep(1)
+        assigned = [
+            s for f in families if f.name == ASSIGNED for s in f.samples
+            if s.labels["consumergroup"] == app_id
+        ]  # fmt: skip
+        assert assigned == []
+        assert all(m["host"].startswith("/") for m in exported.values()), exported
+    finally:
+        await collector.close()
+        app.stop()
+        await delete_topics(bootstrap, [source, sink])
