@@ -120,37 +120,31 @@ class DescribeGroupsRequest(
         | DescribeGroupsRequest_v1
         | DescribeGroupsRequest_v2
         | DescribeGroupsRequest_v3
+        | DescribeGroupsRequest_v4
     ]
 ):
-    """Membership and state of groups, at the highest version both sides speak (up to v3)."""
+    """Membership and state of groups, at the highest version both sides speak: up to v3, or up
+    to v4 (each member's group instance id) with `members` (the option of that name), so a
+    broker's v4 is never needed without it."""
 
     API_KEY = 15
 
-    def __init__(self, groups: list[str]) -> None:
+    def __init__(self, groups: list[str], members: bool = False) -> None:
         self._groups = groups
+        self._members = members
+
+    def prepare(self, versions: dict[int, tuple[int, int]]) -> Any:
+        """The request struct for a broker offering `versions` (v4 only with `members`)."""
+        if not self._members and self.API_KEY in versions:
+            low, high = versions[self.API_KEY]
+            versions = {**versions, self.API_KEY: (low, min(high, 3))}
+        return Request.prepare(self, versions)
 
     def build(self, request_struct_class: type[Any]) -> Any:
         """The request struct of the negotiated version."""
         if request_struct_class.API_VERSION < 3:
             return request_struct_class(self._groups)
         return request_struct_class(self._groups, False)
-
-
-class DescribeGroupsMembersRequest(
-    Request[
-        DescribeGroupsRequest_v0
-        | DescribeGroupsRequest_v1
-        | DescribeGroupsRequest_v2
-        | DescribeGroupsRequest_v3
-        | DescribeGroupsRequest_v4
-    ]
-):
-    """DescribeGroups up to v4, for the `members` option: v4 adds each member's group instance
-    id. Only sent with the option on, so a broker's v4 is never needed without it."""
-
-    API_KEY = 15
-    __init__ = DescribeGroupsRequest.__init__
-    build = DescribeGroupsRequest.build
 
 
 def metadata_request() -> MetadataRequest:
@@ -169,12 +163,10 @@ def list_offsets_request(partitions: dict[str, list[int]], timestamp: int) -> Of
     return OffsetRequest(replica_id=-1, isolation_level=0, topics=topics)
 
 
-def describe_groups_request(
-    groups: list[str], members: bool = False
-) -> DescribeGroupsRequest | DescribeGroupsMembersRequest:
+def describe_groups_request(groups: list[str], members: bool = False) -> DescribeGroupsRequest:
     """Membership and state of `groups` (all coordinated by the receiving broker); `members`
     also asks for each member's group instance id (v4) where the broker has it."""
-    return DescribeGroupsMembersRequest(groups) if members else DescribeGroupsRequest(groups)
+    return DescribeGroupsRequest(groups, members)
 
 
 def offset_fetch_request(group: str, partitions: dict[str, list[int]] | None) -> OffsetFetchRequest:
