@@ -1,6 +1,7 @@
 """The `members` option without a broker: member details decoded from encoded describe answers
 (DescribeGroups v4 with the consumer protocol's assignment bytes, ConsumerGroupDescribe v1,
-StreamsGroupDescribe v1) and the two member families made from a read state."""
+StreamsGroupDescribe v1, and answers recorded from Kafka 4.4 against its Java Admin) and the two
+member families made from a read state."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import uuid
 from io import BytesIO
 from typing import Any
 
+import pytest
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.protocol.admin import DescribeGroupsResponse_v3
 
@@ -18,6 +20,7 @@ from exporter.collectors.kafka.protocol.bounded_decode import decode_bounded
 from exporter.collectors.kafka.protocol.classic import DescribeGroupsResponse_v4
 from exporter.collectors.kafka.protocol.group_describe import GroupDescription
 from exporter.collectors.kafka.state import ClusterState, GroupInfo, MemberDetail
+from tests.support.record_group_responses import manifest, recorded, response_types
 
 T: dict[int, bytes] = {}
 TOPIC_ID = uuid.UUID("5f1d7c2e-0000-4000-8000-000000000001")
@@ -155,3 +158,32 @@ def test_member_families_one_info_series_per_member_and_known_assignments() -> N
         "kafka_consumergroup_member_assigned_partitions": {key(**one): 4},
     }
     assert _series(ClusterState((), {}, {"g": GroupInfo(members=2)})) == {}
+
+
+RECORDED = manifest()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [n for n, e in RECORDED["files"].items() if e["api_key"] in (69, 89) and "_live" in n],
+)
+def test_recorded_kafka_answers_give_the_java_admins_members(name: str) -> None:
+    """Answers recorded from Kafka 4.4 (tests/support/record_group_responses): the member
+    details' client ids and partition counts are the Java Admin's assignments."""
+    entry = RECORDED["files"][name]
+    response = response_types()[(entry["api_key"], entry["version"])].decode(
+        BytesIO(recorded(name))
+    )
+    found = describe.decode_group_describe(response, entry["asked"], members=True)
+    mine = "kip848" if entry["api_key"] == 69 else "streamer"
+    java = RECORDED["java_admin"]["describe"][mine]
+    answer = found[mine]
+    assert isinstance(answer, GroupDescription)
+    assert {m.client_id for m in answer.details} == set(java["assignments"])
+    assert all(m.host.startswith("/") and m.member_id for m in answer.details)
+    if mine == "kip848":
+        assert {m.client_id: m.assigned_partitions for m in answer.details} == {
+            client: len(parts) for client, parts in java["assignments"].items()
+        }
+    else:
+        assert [m.assigned_partitions for m in answer.details] == [None]
