@@ -103,9 +103,13 @@ async def _committed(bootstrap: str, group: str) -> dict[int, int]:
         await admin.close()
 
 
-async def test_round_trip_on_one_broker(broker: KafkaCluster, tmp_path: Path) -> None:
+@pytest.mark.parametrize("isolation", ["thread", "process"])
+async def test_round_trip_on_one_broker(
+    broker: KafkaCluster, tmp_path: Path, isolation: str
+) -> None:
     topic = unique("e2e")
     config = _config(broker.bootstrap, topic, "interval: 200ms, timeout: 3s")
+    config = f"server: {{collector_isolation: {isolation}}}\n{config}"
     with ExporterProcess(config, tmp_path) as exporter:
         exporter.wait_ready()
 
@@ -117,11 +121,13 @@ async def test_round_trip_on_one_broker(broker: KafkaCluster, tmp_path: Path) ->
         m = _until(exporter, went_round, "records went round")
         produced = _count(m, "messages_produced_total", 0)
         received = _count(m, "messages_received_total", 0)
-        assert produced - 3 <= received <= produced, (produced, received)
+        # a record may be read back just before its acknowledgement is counted, or still be
+        # on its way: the two counts are within the records of a few intervals
+        assert abs(produced - received) <= 3, (produced, received)
         assert _count(m, "messages_produced_failed_total", 0) == 0
         assert _count(m, "messages_lost_total", 0) == 0
         assert _count(m, "roundtrip_latency_seconds_count", 0) == received
-        assert _count(m, "produce_latency_seconds_count", 0) >= received
+        assert _count(m, "produce_latency_seconds_count", 0) == produced  # none failed
         # cumulative buckets end at +Inf with the count; a local round trip is under 1.28 s
         rt = f"{E2E}_roundtrip_latency_seconds_bucket"
         inf = value(m, rt, cluster="c1", partition_id="0", le="+Inf")
@@ -134,7 +140,12 @@ async def test_round_trip_on_one_broker(broker: KafkaCluster, tmp_path: Path) ->
         assert f"e2e probe made topic '{topic}'" in exporter.log()
         assert value(m, "kafka_topic_partitions", topic=topic) == 1
         committed = await _committed(broker.bootstrap, "kafka-health-exporter-e2e-k")
-        assert committed.keys() == {0} and 0 < committed[0] <= produced
+        assert committed.keys() == {0} and committed[0] > 0
+        _until(  # what was committed was produced (the page trails by a refresh)
+            exporter,
+            lambda m: _count(m, "messages_produced_total", 0) >= committed[0],
+            "produced count reaching the committed offset",
+        )
         assert exporter.stop() == 0
     log = exporter.log()
     assert "Traceback" not in log and "Unclosed" not in log and "was destroyed" not in log, log
