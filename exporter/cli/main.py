@@ -126,19 +126,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _print_config_error(error: ConfigError) -> None:
     print(f"invalid config {error.source}:", file=sys.stderr)
-    for problem in error.problems:
-        print(f"  {error.source}: {problem}", file=sys.stderr)
+    for line in error.lines():
+        print(f"  {line}", file=sys.stderr)
 
 
 def _load(args: argparse.Namespace) -> tuple[AppConfig, WebSettings] | None:
     """The config and web config named by `args`, or None after printing every problem."""
-    from exporter.config.loader import load_config
+    from exporter.config.settings import load_settings
     from exporter.schema.errors import ConfigError
-    from exporter.web.loader import web_settings_for
 
     try:
-        config = load_config(args.config)
-        return config, web_settings_for(config.server.web_config_file, args.web_config_file)
+        return load_settings(args.config, args.web_config_file)
     except ConfigError as error:
         _print_config_error(error)
         return None

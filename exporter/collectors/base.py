@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from exporter.collectors.families import MetricSpec
 from exporter.schema.durations import parse_duration
 from exporter.schema.errors import mask
-from exporter.schema.types import Duration
+from exporter.schema.types import Duration, Flag
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _COLLECTOR_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
@@ -81,7 +81,7 @@ class CollectorConfig(BaseModel):
     interval: Duration
     timeout: Duration
     stale_after: Duration
-    health: bool
+    health: Flag
     labels: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="before")

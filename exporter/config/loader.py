@@ -19,11 +19,22 @@ from exporter.collectors.registry import config_model, kind_names
 from exporter.config.cross_checks import check_collectors
 from exporter.config.model import AppConfig, Defaults
 from exporter.schema.errors import ConfigError, describe_error, key_path, mask
+from exporter.schema.suggest import closest
 from exporter.schema.yaml_env import load_yaml_mapping, read_config_text, substitute_env
 
 
+def _substituted(loc: tuple[Any, ...], failed: set[tuple[Any, ...]]) -> bool:
+    """True when `loc` is at or under a value whose `${VAR}` could not be substituted (already
+    reported: a check of the empty stand-in would only repeat it, wrongly)."""
+    return any(loc[: len(path)] == path for path in failed)
+
+
 def _validate_collector(
-    raw: Any, index: int, defaults: Defaults, problems: list[str]
+    raw: Any,
+    index: int,
+    defaults: Defaults,
+    problems: list[str],
+    failed: set[tuple[Any, ...]],
 ) -> CollectorConfig | None:
     prefix: tuple[Any, ...] = ("collectors", index)
     if not isinstance(raw, dict):
@@ -33,16 +44,24 @@ def _validate_collector(
     type_name = raw.get("type")
     model = config_model(type_name) if isinstance(type_name, str) else None
     if model is None:
+        if _substituted((*prefix, "type"), failed):
+            return None
         expected = ", ".join(kind_names())
+        near = closest(type_name, kind_names()) if isinstance(type_name, str) else None
+        hint = f"did you mean {near!r}? " if near else ""
         problems.append(
             f"{key_path((*prefix, 'type'))}: unknown collector type {type_name!r}; "
-            f"expected one of: {expected}"
+            f"{hint}expected one of: {expected}"
         )
         return None
     try:
         entry = model.model_validate(raw, context={"defaults": defaults})
     except ValidationError as exc:
-        problems.extend(describe_error(e, prefix) for e in exc.errors())
+        problems.extend(
+            describe_error(e, prefix, model=model)
+            for e in exc.errors()
+            if not _substituted((*prefix, *e["loc"]), failed)
+        )
         return None
     if entry.stale_after < entry.interval:
         problems.append(
@@ -65,7 +84,8 @@ def parse_config(
     """Validate config text; raise ConfigError listing every problem."""
     data = load_yaml_mapping(text, source)
     problems: list[str] = []
-    data = substitute_env(data, os.environ if env is None else env, (), problems)
+    failed: set[tuple[Any, ...]] = set()
+    data = substitute_env(data, os.environ if env is None else env, (), problems, failed)
 
     raw_collectors = data.pop("collectors", None) or []
     if not isinstance(raw_collectors, list):
@@ -76,7 +96,11 @@ def parse_config(
     try:
         base = AppConfig.model_validate(data)
     except ValidationError as exc:
-        problems.extend(describe_error(e) for e in exc.errors())
+        problems.extend(
+            describe_error(e, model=AppConfig)
+            for e in exc.errors()
+            if not _substituted(tuple(e["loc"]), failed)
+        )
         base = AppConfig()
 
     collectors: list[CollectorConfig] = []
@@ -91,7 +115,7 @@ def parse_config(
             continue
         if isinstance(name, str):
             seen.setdefault(name, index)
-        entry = _validate_collector(raw, index, base.defaults, problems)
+        entry = _validate_collector(raw, index, base.defaults, problems, failed)
         if entry is not None:
             collectors.append(entry)
             indexed.append((index, entry))

@@ -37,6 +37,17 @@ class ServerConfig(BaseModel):
     process: each collector refreshes in a child process of its own, so scrapes do not wait for
     a refresh's Python work and a crashed collector is restarted."""
 
+    @field_validator("listen", mode="before")
+    @classmethod
+    def _listen_is_text(cls, value: object) -> object:
+        """`listen: 9876` reads as a number: say what to write instead."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            raise ValueError(
+                f"expected HOST:PORT as text, e.g. ':{value}' (every interface) or "
+                f"'127.0.0.1:{value}'"
+            )
+        return value
+
     @field_validator("listen")
     @classmethod
     def _listen_is_host_port(cls, value: str) -> str:

@@ -15,15 +15,14 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from exporter.config.loader import load_config
 from exporter.config.model import AppConfig
+from exporter.config.settings import load_settings
 from exporter.daemon.runtime import Changes, Runtime
 from exporter.daemon.scheduler import cancel_and_wait
 from exporter.exposition.self_metrics import DaemonCounters
 from exporter.schema.errors import ConfigError
 from exporter.web.auth import WebGuard
 from exporter.web.config import WebSettings
-from exporter.web.loader import web_settings_for
 from exporter.web.tls import load_certificates
 
 log = logging.getLogger(__name__)
@@ -96,12 +95,11 @@ class Reloader:
             if self._config_path is None:
                 return self._reject(["the exporter was started without a config file"])
             try:
-                config = await asyncio.to_thread(load_config, self._config_path)
-                web = await asyncio.to_thread(
-                    web_settings_for, config.server.web_config_file, self._web_override
+                config, web = await asyncio.to_thread(
+                    load_settings, self._config_path, self._web_override
                 )
             except ConfigError as error:
-                return self._reject([f"{error.source}: {p}" for p in error.problems])
+                return self._reject(error.lines())
             except Exception as exc:  # noqa: BLE001 - a loader bug must not make a reload a 500
                 # Only the type: the message of an unexpected error may quote the file.
                 return self._reject([f"{self._config_path}: cannot load: {type(exc).__name__}"])

@@ -30,6 +30,26 @@ Duration = Annotated[float, BeforeValidator(parse_duration)]
 """A positive duration in seconds, written `500ms`, `30s`, `5m`, `1h` or a number."""
 
 
+_FLAG_WORDS = {"true": True, "false": False}
+
+
+def _strict_flag(value: object) -> object:
+    """true or false only: YAML's own booleans, or the text `true`/`false` a `${VAR}` gives.
+    `"yes"`, `1` or `on` in quotes would pass pydantic's lax bool; here they are errors."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _FLAG_WORDS:
+        return _FLAG_WORDS[value.strip().lower()]
+    given = "a number" if isinstance(value, (int, float)) else f"{type(value).__name__}"
+    if isinstance(value, str):
+        given = "text (quoted)"
+    raise ValueError(f"expected true or false (unquoted), got {given}")
+
+
+Flag = Annotated[bool, BeforeValidator(_strict_flag)]
+"""A strict boolean: true/false, never 1, "yes" or "on"."""
+
+
 def _check_metric_name(value: str) -> str:
     if not _METRIC_NAME.match(value):
         raise ValueError("expected a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)")

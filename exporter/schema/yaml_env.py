@@ -99,18 +99,26 @@ def _expand(text: str, env: Mapping[str, str]) -> tuple[str, str | None]:
 
 
 def substitute_env(
-    node: Any, env: Mapping[str, str], path: tuple[Any, ...], problems: list[str]
+    node: Any,
+    env: Mapping[str, str],
+    path: tuple[Any, ...],
+    problems: list[str],
+    failed: set[tuple[Any, ...]] | None = None,
 ) -> Any:
     """Replace `${VAR}` / `${VAR:-default}` in every string of the parsed tree; `$${` stays a
-    literal `${`. A malformed reference is a problem naming the key (secret values masked)."""
+    literal `${`. A malformed reference is a problem naming the key (secret values masked), and
+    its location is added to `failed`: the value left there ("") is not the user's, so checks of
+    it are not reported again."""
     if isinstance(node, dict):
-        return {k: substitute_env(v, env, (*path, k), problems) for k, v in node.items()}
+        return {k: substitute_env(v, env, (*path, k), problems, failed) for k, v in node.items()}
     if isinstance(node, list):
-        return [substitute_env(v, env, (*path, i), problems) for i, v in enumerate(node)]
+        return [substitute_env(v, env, (*path, i), problems, failed) for i, v in enumerate(node)]
     if not isinstance(node, str) or "${" not in node:
         return node
     result, problem = _expand(node, env)
     if problem is not None:
         key = str(next((p for p in reversed(path) if isinstance(p, str)), ""))
         problems.append(f"{key_path(path)}: {problem} (value {mask(key, node)})")
+        if failed is not None:
+            failed.add(path)
     return result

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from exporter.schema.durations import parse_duration
 from exporter.schema.errors import ConfigError, describe_error
+from exporter.schema.types import Flag
 from exporter.schema.yaml_env import load_yaml_mapping
 from exporter.web.tls_config import TlsServerConfig
 
@@ -38,7 +39,7 @@ class HttpServerConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    http2: bool = True
+    http2: Flag = True
     """Accepted for compatibility; aiohttp serves HTTP/1.1 only."""
     headers: dict[str, str] = Field(default_factory=dict)
 
@@ -84,12 +85,20 @@ class WebConfigFile(BaseModel):
 
     def user_problems(self) -> list[str]:
         """One problem per user whose password is not a bcrypt hash (the value is never shown)."""
-        return [
-            f"basic_auth_users.{user}: invalid value '***': expected a bcrypt hash like "
-            "$2y$10$... (make one with: htpasswd -nBC 10 \"\" | tr -d ':\\n')"
-            for user, hashed in self.basic_auth_users.items()
-            if not _BCRYPT.match(hashed.get_secret_value())
-        ]
+        return hash_problems(
+            {user: hashed.get_secret_value() for user, hashed in self.basic_auth_users.items()}
+        )
+
+
+def hash_problems(users: Mapping[Any, Any]) -> list[str]:
+    """One problem per user whose (text) password is not a bcrypt hash; the value is never
+    shown. Also run on the raw file when another key fails, so both are reported at once."""
+    return [
+        f"basic_auth_users.{user}: invalid value '***': expected a bcrypt hash like "
+        "$2y$10$... (make one with: htpasswd -nBC 10 \"\" | tr -d ':\\n')"
+        for user, hashed in users.items()
+        if isinstance(hashed, str) and not _BCRYPT.match(hashed)
+    ]
 
 
 @dataclass(frozen=True)
@@ -131,9 +140,12 @@ def parse_web_config(text: str, source: str) -> WebConfigFile:
     try:
         parsed = WebConfigFile.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(
-            source, [describe_error(e, secret=_is_secret) for e in exc.errors()]
-        ) from None
+        errors = exc.errors()
+        problems = [describe_error(e, secret=_is_secret, model=WebConfigFile) for e in errors]
+        users = data.get("basic_auth_users")
+        if isinstance(users, dict) and not any(e["loc"][0] == "basic_auth_users" for e in errors):
+            problems += hash_problems(users)
+        raise ConfigError(source, problems) from None
     tls = parsed.tls_server_config
     problems = parsed.user_problems() + (tls.cross_problems() if tls.enabled else [])
     if problems:

@@ -7,6 +7,8 @@ import ssl
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
+from exporter.schema.types import Flag
+
 CLIENT_AUTH_TYPES = (
     "NoClientCert",
     "RequestClientCert",
@@ -61,7 +63,7 @@ class TlsServerConfig(BaseModel):
     min_version: str = "TLS12"
     max_version: str = "TLS13"
     cipher_suites: tuple[str, ...] = ()
-    prefer_server_cipher_suites: bool = True
+    prefer_server_cipher_suites: Flag = True
     curve_preferences: tuple[str, ...] = ()
 
     @field_validator("client_auth_type")

@@ -165,3 +165,44 @@ def test_web_config_problems(tmp_path: Path, web: str, server: str, problem: str
     code, problems, _ = _check(path)
     assert code == 1 and problems, problems
     assert problem in problems[0], problems
+
+
+def test_every_problem_of_both_files_in_one_run_in_plain_words(tmp_path: Path) -> None:
+    """A newcomer's first config, five kinds of mistake at once: a missing `${VAR}` (one error,
+    not a second one about the empty value), `listen: 9876`, quoted and numeric booleans, key
+    typos (with the key meant), and a web config with its own problems, all in one run."""
+    (tmp_path / "web.yml").write_text(
+        "basic_auth_users: {admin: notahash}\ntls_server_config: {cert_file: a.crt}\n"
+    )
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "server: {listen: 9876, web_config_file: web.yml}\n"
+        "collectors:\n"
+        "  - {name: k, type: kafka, bootstrap_servers: '${KHE_TEST_UNSET_BROKERS}',\n"
+        "     topic_metrics: 'yes', health: 1, grups: {include: ['.*']}}\n"
+        "  - {name: j, type: jmx, url: 'service:jmx:rmi:///jndi/rmi://h:1/jmxrmi', intervall: 5s}\n"
+        "  - {name: c, type: kafak}\n"
+    )
+    code, problems, _ = _check(path)
+    assert code == 1
+    web = tmp_path / "web.yml"
+    assert problems == [
+        f"{path}: collectors[0].bootstrap_servers: environment variable KHE_TEST_UNSET_BROKERS "
+        "is not set (value '${KHE_TEST_UNSET_BROKERS}')",
+        f"{path}: server.listen: invalid value 9876: expected HOST:PORT as text, e.g. ':9876' "
+        "(every interface) or '127.0.0.1:9876'",
+        f"{path}: collectors[0].health: invalid value 1: expected true or false (unquoted), "
+        "got a number",
+        f"{path}: collectors[0].topic_metrics: invalid value 'yes': expected true or false "
+        "(unquoted), got text (quoted)",
+        f"{path}: collectors[0].grups: unknown key (value {{'include': ['.*']}}); "
+        "did you mean 'groups'?",
+        f"{path}: collectors[1].url: unknown key "
+        "(value 'service:jmx:rmi:///jndi/rmi://h:1/jmxrmi'); did you mean 'service_url'?",
+        f"{path}: collectors[1].intervall: unknown key (value '5s'); did you mean 'interval'?",
+        f"{path}: collectors[2].type: unknown collector type 'kafak'; did you mean 'kafka'? "
+        "expected one of: aliyun_cms, jmx, kafka",
+        f"{web.resolve()}: basic_auth_users.admin: invalid value '***': expected a bcrypt hash "
+        "like $2y$10$... (make one with: htpasswd -nBC 10 \"\" | tr -d ':\\n')",
+        f"{web.resolve()}: tls_server_config.key_file: required key is missing (TLS needs a key)",
+    ]

@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from exporter.collectors.base import CollectorConfig
-from exporter.schema.types import Duration, MetricName, NameFilter
+from exporter.schema.types import Duration, Flag, MetricName, NameFilter
 
 NAMESPACE = "acs_kafka"
 """CloudMonitor namespace of ApsaraMQ for Kafka."""
@@ -89,7 +89,7 @@ class AliyunCmsConfig(CollectorConfig):
     instance_ids: list[str]
     groups: NameFilter = Field(default_factory=NameFilter)
     """Every group by default (include .*, exclude nothing)."""
-    skip_zero: bool = False
+    skip_zero: Flag = False
     metrics: list[CmsMetric] = Field(default_factory=_default_metrics)
     page_size: int = Field(default=100, ge=1, le=MAX_PAGE_SIZE)
     lookback: Duration = 180.0

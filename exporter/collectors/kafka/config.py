@@ -15,7 +15,7 @@ from exporter.collectors.kafka.lag_status_config import StatusConfig, TimeLagCon
 from exporter.collectors.kafka.options_config import E2eProbeConfig
 from exporter.collectors.kafka.shard import ShardConfig
 from exporter.schema.addresses import split_host_port
-from exporter.schema.types import NameFilter
+from exporter.schema.types import Flag, NameFilter
 
 SaslMechanism = Literal[
     "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER", "AWS_MSK_IAM", "GSSAPI"
@@ -28,7 +28,7 @@ _SERVER_NAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
 class GroupFilter(NameFilter):
     """Consumer groups to report: name patterns, and optionally only groups with members."""
 
-    only_active: bool = False
+    only_active: Flag = False
     """True reports only groups with members (kafka_exporter's `--offset.show-all=false`)."""
 
 
@@ -82,6 +82,8 @@ class KafkaConfig(CollectorConfig):
         | {"kafka_log_dir_size_bytes", "kafka_log_dir_volume_total_bytes"}
         | {"kafka_log_dir_volume_usable_bytes", "kafka_log_dir_error"}
         | {"kafka_consumergroup_member_info", "kafka_consumergroup_member_assigned_partitions"}
+        | {"kafka_consumergroup_log_start_gap", "kafka_consumergroup_log_start_gap_sum"}
+        | {"kafka_consumergroup_catchup_seconds"}
         | {f"kminion_end_to_end_{n}{t}" for n in _E2E_COUNTERS for t in ("", "_total")}
         | {"kminion_end_to_end_messages_produced_in_flight"}
         | {"kminion_end_to_end_produce_latency_seconds"}
@@ -95,7 +97,7 @@ class KafkaConfig(CollectorConfig):
     groups: GroupFilter = Field(default_factory=GroupFilter)
     """Every group by default (NameFilter's defaults: include .*, exclude nothing)."""
     topics: NameFilter = Field(default_factory=_default_topic_filter)
-    topic_metrics: bool = True
+    topic_metrics: Flag = True
     """False leaves out per-topic/partition series and reads watermarks only where groups commit."""
     max_concurrency: int = Field(default=8, ge=1, le=256)
     max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
@@ -108,13 +110,13 @@ class KafkaConfig(CollectorConfig):
     granularity: Literal["partition", "topic"] = "partition"
     """topic leaves out the per-partition group series (current offset, lag, lag seconds) and
     keeps the per-group-and-topic sums and maxima, for clusters with too many partitions."""
-    members: bool = False
+    members: Flag = False
     """Also expose `kafka_consumergroup_member_info` (one series per group member)."""
-    cluster_info: bool = False
+    cluster_info: Flag = False
     """Also expose `kafka_cluster_info` and per-broker info (rack, highest API versions)."""
     topic_configs: list[str] = Field(default_factory=list)
     """Topic config names (e.g. cleanup.policy, retention.ms) for `kafka_topic_config_info`."""
-    log_dirs: bool = False
+    log_dirs: Flag = False
     """Also read log-dir sizes per broker, topic and partition (DescribeLogDirs, per broker)."""
     e2e_probe: E2eProbeConfig | None = None
     """A canary round trip: produce, consume back, commit; off unless set."""
@@ -147,10 +149,10 @@ class KafkaConfig(CollectorConfig):
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
     ssl_key_password: str | None = Field(default=None, repr=False)
-    ssl_check_hostname: bool = True
+    ssl_check_hostname: Flag = True
     ssl_server_name: str | None = None
     """The name sent as SNI and checked against the certificate (default: each broker's host)."""
-    ssl_insecure_skip_verify: bool = False
+    ssl_insecure_skip_verify: Flag = False
     """Accept any certificate: neither the chain nor the name is checked."""
 
     @field_validator("bootstrap_servers", mode="before")

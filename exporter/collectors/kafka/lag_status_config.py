@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from exporter.schema.types import Duration
+from exporter.schema.types import Duration, Flag
 
 
 class TimeLagConfig(BaseModel):
@@ -38,5 +38,5 @@ class StatusConfig(BaseModel):
 
     window: int = Field(default=10, ge=2, le=1000)
     """Refreshes per partition a status is evaluated over."""
-    partition_metrics: bool = False
+    partition_metrics: Flag = False
     """Also expose `kafka_consumergroup_partition_status` (one series per status and partition)."""

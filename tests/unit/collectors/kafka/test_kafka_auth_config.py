@@ -69,7 +69,7 @@ def _valid(settings: str) -> KafkaConfig:
          " sasl_kerberos_krb5_config: /no/krb5.conf",
          "collectors[0].sasl_kerberos_krb5_config: invalid value '/no/krb5.conf': no such file"),
         ("security_protocol: SASL_SSL, sasl_mechanism: KERBEROS",
-         "collectors[0].sasl_mechanism: invalid value 'KERBEROS': Input should be 'PLAIN',"),
+         "collectors[0].sasl_mechanism: invalid value 'KERBEROS': expected one of 'PLAIN',"),
     ],
 )  # fmt: skip
 def test_problems_name_key_and_value(settings: str, problem: str, tmp_path: Path) -> None:
