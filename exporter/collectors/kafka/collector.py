@@ -19,6 +19,7 @@ from exporter.collectors.kafka.metrics import (
     cluster_metrics,
     evaluation_metrics,
     lag_read_metrics,
+    info_metrics,
     log_dir_metrics,
     member_metrics,
     read_metrics,
@@ -70,6 +71,7 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
         + shard_metrics.CATALOGUE
         + read_metrics.CATALOGUE
         + log_dir_metrics.CATALOGUE
+        + info_metrics.CATALOGUE
         + member_metrics.CATALOGUE
         + probe_metrics.CATALOGUE
     )
@@ -182,6 +184,7 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
                 cfg.labels,
                 cfg.topic_metrics,
                 cfg.shard is None or cfg.shard.reports_cluster,
+                cfg.granularity,
             ),
             *evaluation_metrics.to_metrics(
                 fetched.state,
@@ -189,9 +192,15 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
                 cfg.cluster_label,
                 cfg.labels,
                 cfg.status.partition_metrics,
+                cfg.granularity,
             ),
-            *share_group_metrics.to_metrics(fetched.state, cfg.cluster_label, cfg.labels),
+            *share_group_metrics.to_metrics(
+                fetched.state, cfg.cluster_label, cfg.labels, cfg.granularity
+            ),
             *log_dir_metrics.to_metrics(fetched.state, cfg.cluster_label, cfg.labels),
+            *info_metrics.to_metrics(
+                fetched.state, cfg.cluster_label, cfg.labels, cfg.cluster_info, cfg.topic_configs
+            ),
             *member_metrics.to_metrics(fetched.state, cfg.cluster_label, cfg.labels),
             *shard_metrics.to_metrics(self.name, cfg.shard, cfg.labels),
             *read_metrics.to_metrics(self.name, dict(fetched.malformed), cfg.labels),
@@ -207,6 +216,7 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
                     cfg.cluster_label,
                     cfg.labels,
                     fetched.record_requests,
+                    cfg.granularity,
                 )
                 if self._reads is not None
                 else ()

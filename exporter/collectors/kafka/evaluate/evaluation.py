@@ -39,6 +39,8 @@ class Evaluation:
     capped: frozenset[GroupPartition] = frozenset()
     """Committed offsets below the log start offset (retention deleted them): the value is the
     age of the oldest record still there."""
+    catchup_seconds: dict[tuple[str, str], float] = field(default_factory=dict)
+    """(group, topic) -> seconds until the lag is 0 at the window's rates (inf: never)."""
 
 
 def evaluate(
@@ -121,7 +123,20 @@ def evaluate(
         pending=pending,
         unreadable=denied,
         capped=frozenset(capped),
+        catchup_seconds=_catchup(history, state),
     )
+
+
+def _catchup(history: History, state: ClusterState) -> dict[tuple[str, str], float]:
+    """Catch-up time of every (group, topic) the rates table can tell, sorted."""
+    out: dict[tuple[str, str], float] = {}
+    rates = history.rates
+    for key in sorted(rates.points):
+        if key[0] in state.groups:
+            seconds = rates.catchup_seconds(key)
+            if seconds is not None:
+                out[key] = seconds
+    return out
 
 
 @dataclass(frozen=True)

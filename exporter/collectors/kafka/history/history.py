@@ -2,6 +2,7 @@
 
 - `watermarks`: a `WatermarkTable` of (high watermark, observed time) points per partition.
 - `commits`: `CommitWindows`, the last N (committed offset, lag) of each group on each partition.
+- `rates`: `TopicRates`, committed and watermark sums per (group, topic) over the window.
 - `record_times`: timestamps of the records at committed offsets (methods `auto`, `timestamp`),
   read once per (topic, partition, offset) and kept while a group is at that offset; `capped`
   marks those read at the log start offset because retention deleted the committed one.
@@ -17,6 +18,7 @@ from collections.abc import Iterable
 from typing import TypeVar
 
 from exporter.collectors.kafka.history.commit_windows import CommitWindows, GroupPartition
+from exporter.collectors.kafka.history.topic_rates import TopicRates
 from exporter.collectors.kafka.history.watermarks import WatermarkTable
 from exporter.collectors.kafka.state import ClusterState
 
@@ -40,6 +42,8 @@ class History:
         """Timestamps (epoch seconds) of the records at committed offsets (auto, timestamp)."""
         self.capped: dict[RecordKey, int] = {}
         """Keys of `record_times` read at this log start offset (the committed one is deleted)."""
+        self.rates = TopicRates(time_lag_window)
+        """Per (group, topic) committed and watermark sums over the window (catch-up time)."""
 
     def update(
         self,
@@ -58,6 +62,7 @@ class History:
                     table = self.watermarks[(topic, number)] = WatermarkTable(self._time_lag_window)
                 table.observe(part.newest, now)
         _keep_only(self.watermarks, set(live_partitions(state)))
+        self.rates.update(state, now)
 
         if record_times is not None:
             self.record_times.update(record_times)

@@ -155,8 +155,12 @@ def topic_families(state: ClusterState, cluster: str, const: dict[str, str]) -> 
     return build_families(families)
 
 
-def group_families(state: ClusterState, cluster: str, const: dict[str, str]) -> list[Metric]:
-    """Per-group series: committed offsets, lag, members and type."""
+def group_families(
+    state: ClusterState, cluster: str, const: dict[str, str], granularity: str = "partition"
+) -> list[Metric]:
+    """Per-group series: committed offsets, lag, members and type (`granularity="topic"`: the
+    per-(group, topic) sums only, no per-partition series)."""
+    per_partition = granularity != "topic"
     committed = GROUP_CURRENT_OFFSET.family(const)
     committed_sum = GROUP_CURRENT_OFFSET_SUM.family(const)
     lag = GROUP_LAG.family(const)
@@ -175,13 +179,15 @@ def group_families(state: ClusterState, cluster: str, const: dict[str, str]) -> 
             if offset < 0 or parts is None:
                 continue
             labels = (cluster, group, topic, numbers[number])  # shared by this series' families
-            committed.add(labels, offset)
+            if per_partition:
+                committed.add(labels, offset)
             offset_sums[topic] = offset_sums.get(topic, 0) + offset
             part = parts.get(number)
             if part is None or part.newest is None:
                 continue
             partition_lag = max(part.newest - offset, 0)
-            lag.add(labels, partition_lag)
+            if per_partition:
+                lag.add(labels, partition_lag)
             lag_sums[topic] = lag_sums.get(topic, 0) + partition_lag
         for topic, total in offset_sums.items():
             committed_sum.add([cluster, group, topic], total)
@@ -196,6 +202,7 @@ def to_metrics(
     const_labels: dict[str, str],
     topic_metrics: bool = True,
     cluster_series: bool = True,
+    granularity: str = "partition",
 ) -> list[Metric]:
     """Metric families for one refresh. Topics and groups in `state` are already filtered.
 
@@ -203,8 +210,8 @@ def to_metrics(
     `cluster_series=False` (shards other than 0) the broker and topic series too.
     """
     if not cluster_series:
-        return group_families(state, cluster, const_labels)
+        return group_families(state, cluster, const_labels, granularity)
     families = broker_families(state, cluster, const_labels)
     if topic_metrics:
         families += topic_families(state, cluster, const_labels)
-    return families + group_families(state, cluster, const_labels)
+    return families + group_families(state, cluster, const_labels, granularity)

@@ -57,6 +57,27 @@ GROUP_STATE = MetricSpec(
     "Reconciling, Stable, Dead (streams), and any other the broker names.",
     ("cluster", "consumergroup", "state"),
 )
+LOG_START_GAP = MetricSpec(
+    "kafka_consumergroup_log_start_gap",
+    "gauge",
+    "Records deleted before the group read them: log start offset minus committed offset when "
+    "the committed offset is below the log start offset, else 0 (granularity partition only).",
+    ("cluster", "consumergroup", "topic", "partition"),
+)
+LOG_START_GAP_SUM = MetricSpec(
+    "kafka_consumergroup_log_start_gap_sum",
+    "gauge",
+    "kafka_consumergroup_log_start_gap summed over the topic's partitions.",
+    ("cluster", "consumergroup", "topic"),
+)
+CATCHUP_SECONDS = MetricSpec(
+    "kafka_consumergroup_catchup_seconds",
+    "gauge",
+    "Seconds until the group's lag on the topic is 0 at the rates of the time_lag window: "
+    "lag / (consume rate - produce rate) when the group consumes faster than the topic grows, "
+    "0 when caught up, +Inf while it falls behind or is stopped with lag.",
+    ("cluster", "consumergroup", "topic"),
+)
 
 CATALOGUE: tuple[MetricSpec, ...] = (
     LAG_SECONDS,
@@ -65,6 +86,9 @@ CATALOGUE: tuple[MetricSpec, ...] = (
     STATUS_COMPLETE,
     PARTITION_STATUS,
     GROUP_STATE,
+    LOG_START_GAP,
+    LOG_START_GAP_SUM,
+    CATCHUP_SECONDS,
 )
 
 GROUP_STATES: dict[str, tuple[str, ...]] = {
@@ -82,8 +106,14 @@ def to_metrics(
     cluster: str,
     const_labels: dict[str, str],
     partition_metrics: bool,
+    granularity: str = "partition",
 ) -> list[Metric]:
-    """Families for lag in seconds, status and group state of one refresh."""
+    """Families for lag in seconds, status and group state of one refresh.
+
+    `granularity="topic"` leaves out every per-partition series (lag seconds, partition status,
+    log start gap) and keeps the per-group and per-(group, topic) ones.
+    """
+    per_partition = granularity != "topic"
     lag_seconds = LAG_SECONDS.family(const_labels)
     lag_seconds_max = LAG_SECONDS_MAX.family(const_labels)
     status = STATUS.family(const_labels)
@@ -94,7 +124,8 @@ def to_metrics(
     worst: dict[str, float] = {}
     numbers = PartitionLabels()
     for (group, topic, number), seconds in evaluation.lag_seconds.items():
-        lag_seconds.add((cluster, group, topic, numbers[number]), seconds)
+        if per_partition:
+            lag_seconds.add((cluster, group, topic, numbers[number]), seconds)
         if seconds > worst.get(group, -1.0):
             worst[group] = seconds
     for group, seconds in worst.items():
@@ -103,7 +134,7 @@ def to_metrics(
     for group, verdict in evaluation.statuses.items():
         status.add_state((cluster, group), STATUS_NAMES, verdict.status.name)
         complete.add([cluster, group], verdict.complete)
-        if not partition_metrics:
+        if not partition_metrics or not per_partition:
             continue
         for (topic, number), part_status in verdict.partitions.items():
             partition_status.add_state(
@@ -115,6 +146,35 @@ def to_metrics(
             states = GROUP_STATES.get(info.type, GROUP_STATES["classic"])
             group_state.add_state((cluster, group), states, info.state)
 
+    gap = LOG_START_GAP.family(const_labels)
+    gap_sum = LOG_START_GAP_SUM.family(const_labels)
+    for group, info in sorted(state.groups.items()):
+        sums: dict[str, int] = {}
+        for (topic, number), offset in sorted(info.offsets.items()):
+            part = state.topics.get(topic, {}).get(number)
+            if offset < 0 or part is None or part.oldest is None:
+                continue
+            deleted = max(part.oldest - offset, 0)
+            if per_partition:
+                gap.add((cluster, group, topic, numbers[number]), deleted)
+            sums[topic] = sums.get(topic, 0) + deleted
+        for topic, total in sums.items():
+            gap_sum.add([cluster, group, topic], total)
+
+    catchup = CATCHUP_SECONDS.family(const_labels)
+    for (group, topic), seconds in evaluation.catchup_seconds.items():
+        catchup.add([cluster, group, topic], seconds)
+
     return build_families(
-        [lag_seconds, lag_seconds_max, status, complete, partition_status, group_state]
+        [
+            lag_seconds,
+            lag_seconds_max,
+            status,
+            complete,
+            partition_status,
+            group_state,
+            gap,
+            gap_sum,
+            catchup,
+        ]
     )

@@ -47,8 +47,10 @@ def to_metrics(
     cluster: str,
     const_labels: dict[str, str],
     requests: int,
+    granularity: str = "partition",
 ) -> list[Metric]:
-    """Families of one refresh with `time_lag.method` auto or timestamp."""
+    """Families of one refresh with `time_lag.method` auto or timestamp (`granularity="topic"`:
+    no per-partition retention-capped series; `kafka_consumergroup_log_start_gap_sum` tells)."""
     pending = PENDING.family(const_labels)
     unreadable = UNREADABLE.family(const_labels)
     record_requests = RECORD_REQUESTS.family(const_labels)
@@ -57,6 +59,6 @@ def to_metrics(
     unreadable.add([collector], evaluation.unreadable)
     record_requests.add([collector], requests)
     numbers = PartitionLabels()
-    for group, topic, number in sorted(evaluation.capped):
+    for group, topic, number in sorted(evaluation.capped) if granularity != "topic" else ():
         capped.add((cluster, group, topic, numbers[number]), 1)
     return build_families([pending, unreadable, record_requests, capped])

@@ -56,8 +56,12 @@ CATALOGUE: tuple[MetricSpec, ...] = (
 )
 
 
-def to_metrics(state: ClusterState, cluster: str, const: dict[str, str]) -> list[Metric]:
-    """Families of the share groups in `state` (already filtered)."""
+def to_metrics(
+    state: ClusterState, cluster: str, const: dict[str, str], granularity: str = "partition"
+) -> list[Metric]:
+    """Families of the share groups in `state` (already filtered); `granularity="topic"` leaves
+    out the per-partition lag and start offset."""
+    per_partition = granularity != "topic"
     lag = SHARE_LAG.family(const)
     lag_sum = SHARE_LAG_SUM.family(const)
     start = SHARE_START_OFFSET.family(const)
@@ -72,9 +76,11 @@ def to_metrics(state: ClusterState, cluster: str, const: dict[str, str]) -> list
         sums: dict[str, int] = {}
         for (topic, number), part in sorted(info.partitions.items()):
             labels = (cluster, group, topic, numbers[number])
-            start.add(labels, part.start_offset)
+            if per_partition:
+                start.add(labels, part.start_offset)
             if part.lag is not None and part.lag >= 0:
-                lag.add(labels, part.lag)
+                if per_partition:
+                    lag.add(labels, part.lag)
                 sums[topic] = sums.get(topic, 0) + part.lag
         for topic, total in sums.items():
             lag_sum.add([cluster, group, topic], total)

@@ -61,9 +61,17 @@ def test_states_are_those_of_the_group_type() -> None:
     families = evaluation_metrics.to_metrics(STATE, Evaluation(observed_at=0.0), "c", {}, False)
     s = _samples(families)
     state = "kafka_consumergroup_state"
-    new = {dict(k[1])["state"]: v for k, v in s.items() if dict(k[1])["consumergroup"] == "new"}
+    new = {
+        dict(k[1])["state"]: v
+        for k, v in s.items()
+        if k[0] == state and dict(k[1])["consumergroup"] == "new"
+    }
     assert new == {"Empty": 0, "Assigning": 0, "Reconciling": 1, "Stable": 0, "Dead": 0}
-    app = {dict(k[1])["state"]: v for k, v in s.items() if dict(k[1])["consumergroup"] == "app"}
+    app = {
+        dict(k[1])["state"]: v
+        for k, v in s.items()
+        if k[0] == state and dict(k[1])["consumergroup"] == "app"
+    }
     assert app == {
         "Empty": 0, "NotReady": 1, "Assigning": 0, "Reconciling": 0, "Stable": 0, "Dead": 0,
     }  # fmt: skip

@@ -1,0 +1,79 @@
+"""Consumption and production rates of each (group, topic) over the history window, for
+`kafka_consumergroup_catchup_seconds`.
+
+Each refresh adds one point per (group, topic): the sum of the group's committed offsets and the
+sum of the high watermarks over the same partitions (those with a commit and a known watermark).
+Points older than the window are dropped (the two newest are always kept), so the table is
+bounded by groups x topics x refreshes per window.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import NamedTuple
+
+from exporter.collectors.kafka.state import ClusterState
+
+GroupTopic = tuple[str, str]
+
+
+class RatePoint(NamedTuple):
+    time: float
+    committed: int
+    """Sum of the group's committed offsets on the topic's partitions."""
+    end: int
+    """Sum of the high watermarks of those partitions."""
+    partitions: frozenset[int]
+
+
+class TopicRates:
+    """(group, topic) -> points over the last `window` seconds."""
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self.points: dict[GroupTopic, deque[RatePoint]] = {}
+
+    def update(self, state: ClusterState, now: float) -> None:
+        sums: dict[GroupTopic, tuple[int, int, set[int]]] = {}
+        for group, info in state.groups.items():
+            for (topic, number), offset in info.offsets.items():
+                part = state.topics.get(topic, {}).get(number)
+                if offset < 0 or part is None or part.newest is None:
+                    continue
+                committed, end, numbers = sums.get((group, topic), (0, 0, set()))
+                # a committed offset past the watermark (racing read) counts as caught up
+                sums[(group, topic)] = (
+                    committed + min(offset, part.newest),
+                    end + part.newest,
+                    numbers | {number},
+                )
+        for key in [k for k in self.points if k not in sums]:
+            del self.points[key]
+        for key, (committed, end, numbers) in sums.items():
+            points = self.points.get(key)
+            point = RatePoint(now, committed, end, frozenset(numbers))
+            if points is None or (points and points[-1].partitions != point.partitions):
+                points = self.points[key] = deque()  # other partitions: the sums do not compare
+            points.append(point)
+            while len(points) > 2 and points[1].time <= now - self.window:
+                points.popleft()
+
+    def catchup_seconds(self, key: GroupTopic) -> float | None:
+        """Seconds until the group's lag on the topic is 0 at the window's rates: 0 when caught
+        up, lag / (consume rate - produce rate) when it consumes faster than the topic grows,
+        +inf while it falls behind or stands still with lag; None without two points in time."""
+        points = self.points.get(key)
+        if not points:
+            return None
+        first, last = points[0], points[-1]
+        lag = last.end - last.committed
+        if lag <= 0:
+            return 0.0
+        span = last.time - first.time
+        if span <= 0:
+            return None
+        consume = (last.committed - first.committed) / span
+        produce = (last.end - first.end) / span
+        if consume <= produce:
+            return float("inf")
+        return lag / (consume - produce)
