@@ -18,6 +18,7 @@ from exporter.collectors.kafka.history.history import History, RecordKey, commit
 from exporter.collectors.kafka.metrics import (
     cluster_metrics,
     evaluation_metrics,
+    info_metrics,
     lag_read_metrics,
     log_dir_metrics,
     member_metrics,
@@ -70,6 +71,7 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
         + shard_metrics.CATALOGUE
         + read_metrics.CATALOGUE
         + log_dir_metrics.CATALOGUE
+        + info_metrics.CATALOGUE
         + member_metrics.CATALOGUE
         + probe_metrics.CATALOGUE
     )
@@ -196,6 +198,9 @@ class KafkaCollector(Collector[KafkaConfig, KafkaRefresh]):
                 fetched.state, cfg.cluster_label, cfg.labels, cfg.granularity
             ),
             *log_dir_metrics.to_metrics(fetched.state, cfg.cluster_label, cfg.labels),
+            *info_metrics.to_metrics(
+                fetched.state, cfg.cluster_label, cfg.labels, cfg.cluster_info, cfg.topic_configs
+            ),
             *member_metrics.to_metrics(fetched.state, cfg.cluster_label, cfg.labels),
             *shard_metrics.to_metrics(self.name, cfg.shard, cfg.labels),
             *read_metrics.to_metrics(self.name, dict(fetched.malformed), cfg.labels),

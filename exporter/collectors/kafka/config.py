@@ -22,6 +22,7 @@ SaslMechanism = Literal[
 ]
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _SERVER_NAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
+_TOPIC_CONFIG_NAME = re.compile(r"[a-z][a-z0-9]*(?:\.[a-z0-9]+)*")
 """A DNS name (what SNI carries; not an IP address with a port)."""
 
 
@@ -51,6 +52,7 @@ class KafkaConfig(CollectorConfig):
         | {"status", "topic", "type", "protocol_type", "sharegroup", "shard", "shard_count"}
         | {"api"}
         | {"broker", "log_dir", "error"}
+        | {"cluster_id", "controller_id", "rack"}
         | {"member_id", "client_id", "host", "group_instance_id"}
         | {"partition_id", "coordinator_id", "reason"}
     )
@@ -81,6 +83,8 @@ class KafkaConfig(CollectorConfig):
         | {"kafka_log_dir_partition_size_bytes", "kafka_log_dir_topic_size_bytes"}
         | {"kafka_log_dir_size_bytes", "kafka_log_dir_volume_total_bytes"}
         | {"kafka_log_dir_volume_usable_bytes", "kafka_log_dir_error"}
+        | {"kafka_cluster_info", "kafka_broker_rack_info", "kafka_broker_api_max_version"}
+        | {"kafka_topic_config_info"}
         | {"kafka_consumergroup_member_info", "kafka_consumergroup_member_assigned_partitions"}
         | {"kafka_consumergroup_log_start_gap", "kafka_consumergroup_log_start_gap_sum"}
         | {"kafka_consumergroup_catchup_seconds"}
@@ -182,6 +186,37 @@ class KafkaConfig(CollectorConfig):
         if value is not None and not os.access(value, os.R_OK):
             raise ValueError("the file is not readable")
         return value
+
+    @field_validator("topic_configs")
+    @classmethod
+    def _topic_config_names(cls, names: list[str]) -> list[str]:
+        """Config names Kafka spells (lower-case letters, digits, dots), each once, whose labels
+        (dots as underscores) are none of the catalogue's."""
+        seen: set[str] = set()
+        for name in names:
+            if not _TOPIC_CONFIG_NAME.fullmatch(name):
+                raise ValueError(
+                    f"topic_configs: {name!r} is not a topic config name (lower-case letters, "
+                    "digits and dots, e.g. cleanup.policy)"
+                )
+            label = name.replace(".", "_")
+            if label in cls.reserved_labels:
+                raise ValueError(f"topic_configs: {name!r} would be the reserved label {label!r}")
+            if label in seen:
+                raise ValueError(f"topic_configs: {name!r} is listed twice")
+            seen.add(label)
+        return names
+
+    @model_validator(mode="after")
+    def _topic_config_labels_free(self) -> KafkaConfig:
+        """A topic config's label must not be one of the collector's own `labels` too."""
+        for name in self.topic_configs:
+            if name.replace(".", "_") in self.labels:
+                raise ValueError(
+                    f"topic_configs: {name!r} is the label {name.replace('.', '_')!r} also set "
+                    "in labels; drop one of them"
+                )
+        return self
 
     @field_validator("sasl_oauth_token_url")
     @classmethod

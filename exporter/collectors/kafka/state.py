@@ -16,6 +16,8 @@ class Broker:
     node_id: int
     host: str
     port: int
+    rack: str | None = None
+    """broker.rack as Metadata v1+ reports it; None when unset."""
 
 
 @dataclass(frozen=True)
@@ -92,3 +94,11 @@ class ClusterState:
     share_groups: dict[str, ShareGroupInfo] = field(default_factory=dict)
     log_dirs: dict[int, tuple[LogDir, ...]] = field(default_factory=dict)
     """broker node id -> its log dirs (the `log_dirs` option; empty when off)."""
+    cluster_id: str | None = None
+    """The cluster id from Metadata v2+ (None when the broker did not send one)."""
+    controller_id: int | None = None
+    """The controller's node id from Metadata v1+ (None when unknown, -1 on the wire)."""
+    api_versions: dict[int, dict[int, int]] = field(default_factory=dict)
+    """broker node id -> API key -> highest version it offers (the `cluster_info` option)."""
+    topic_configs: dict[str, dict[str, str]] = field(default_factory=dict)
+    """topic -> config name -> value ("" where unknown; the `topic_configs` option)."""

@@ -179,8 +179,19 @@ def decode_metadata(response: Response) -> tuple[list[Broker], list[dict[str, An
     """Brokers and topic dicts (`topic`, `error_code`, `partitions`) from a Metadata response;
     MalformedResponse for a null array."""
     data = _object(response)
-    brokers = [Broker(b["node_id"], b["host"], b["port"]) for b in data["brokers"]]
+    brokers = [
+        Broker(b["node_id"], b["host"], b["port"], b.get("rack") or None) for b in data["brokers"]
+    ]
     return brokers, list(data["topics"])
+
+
+def decode_cluster_identity(response: Response) -> tuple[str | None, int | None]:
+    """(cluster id, controller id) from a Metadata response: the id from v2, the controller
+    from v1; None where the version lacks it or the broker does not know (-1)."""
+    data = _object(response)
+    cluster_id = data.get("cluster_id") or None
+    controller = data.get("controller_id")
+    return cluster_id, controller if isinstance(controller, int) and controller >= 0 else None
 
 
 def decode_list_groups(response: Response) -> list[str]:

@@ -16,7 +16,9 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 from functools import partial
+from typing import Any
 
 from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaConnectionError, KafkaError
@@ -28,17 +30,18 @@ from exporter.collectors.kafka.protocol.bounded_decode import (
     ResponseLimitExceeded,
     decode_bounded,
 )
-from exporter.collectors.kafka.protocol.classic import MalformedResponse
+from exporter.collectors.kafka.protocol.classic import MalformedResponse, Send
 from exporter.collectors.kafka.read.bounded_replies import Deferred, FrameTooLarge, RawReply
 from exporter.collectors.kafka.read.concurrency import all_or_cancel
 from exporter.collectors.kafka.read.connection import Connection
 from exporter.collectors.kafka.read.group_listing import Listing
 from exporter.collectors.kafka.read.groups import GroupReads
 from exporter.collectors.kafka.read.log_dirs import LogDirReads
+from exporter.collectors.kafka.read.topic_configs import TopicConfigReads
 from exporter.collectors.kafka.read.topics import (
     partition_infos,
     partitions_of,
-    read_metadata,
+    read_cluster_metadata,
     read_watermarks,
 )
 from exporter.collectors.kafka.state import Broker, ClusterState
@@ -65,6 +68,9 @@ class ClusterReader:
         self._connection = Connection(config)
         self._groups = GroupReads(config)
         self._log_dirs = LogDirReads(config.name, config.max_concurrency)
+        self._topic_configs = TopicConfigReads(
+            config.name, config.max_concurrency, config.topic_configs
+        )
 
     @property
     def _null_offset_fetch(self) -> bool | None:
@@ -184,7 +190,7 @@ class ClusterReader:
     async def _read(self, client: AIOKafkaClient) -> ClusterState:
         cfg, groups = self.config, self._groups
         send = partial(self._send, client)
-        brokers, raw_topics = await read_metadata(client, send)
+        brokers, raw_topics, cluster_id, controller_id = await read_cluster_metadata(client, send)
         topics = partitions_of(raw_topics, cfg.topics.matches)
         selected = topics
         listing = await groups.listing(send, [b.node_id for b in brokers])
@@ -213,7 +219,32 @@ class ClusterReader:
             groups=group_infos,
             share_groups=share_infos,
             log_dirs=log_dirs,
+            **(await self._info(client, send, brokers, selected, cluster_id, controller_id)),
         )
+
+    async def _info(
+        self,
+        client: AIOKafkaClient,
+        send: Send,
+        brokers: list[Broker],
+        topics: Iterable[str],
+        cluster_id: str | None,
+        controller_id: int | None,
+    ) -> dict[str, Any]:
+        """ClusterState fields of the `cluster_info` and `topic_configs` options (shard 0 only)."""
+        cfg, out = self.config, dict[str, Any]()
+        if cfg.shard is not None and not cfg.shard.reports_cluster:
+            return out
+        if cfg.cluster_info:
+            versions = await _versions(client, [b.node_id for b in brokers])
+            out["cluster_id"], out["controller_id"] = cluster_id, controller_id
+            out["api_versions"] = {
+                n: {k: h for k, (_, h) in v.items()} for n, v in versions.items()
+            }
+        if cfg.topic_configs:
+            nodes = sorted(b.node_id for b in brokers)
+            out["topic_configs"] = await self._topic_configs.read(send, nodes, topics)
+        return out
 
 
 async def _versions(client: AIOKafkaClient, nodes: list[int]) -> dict[int, ApiVersions]:

@@ -28,7 +28,21 @@ Offsets = dict[tuple[str, int], int]
 async def read_metadata(
     client: AIOKafkaClient, send: Send
 ) -> tuple[list[Broker], list[dict[str, Any]]]:
-    """Brokers and raw topics from the first broker that answers Metadata.
+    """Brokers and raw topics from the first broker that answers Metadata (see `ask_metadata`)."""
+    return classic.decode_metadata(await ask_metadata(client, send))
+
+
+async def read_cluster_metadata(
+    client: AIOKafkaClient, send: Send
+) -> tuple[list[Broker], list[dict[str, Any]], str | None, int | None]:
+    """Brokers, raw topics, cluster id and controller id from one Metadata answer."""
+    metadata = await ask_metadata(client, send)
+    brokers, raw_topics = classic.decode_metadata(metadata)
+    return (brokers, raw_topics, *classic.decode_cluster_identity(metadata))
+
+
+async def ask_metadata(client: AIOKafkaClient, send: Send) -> Response:
+    """The Metadata answer of the first broker that answers.
 
     Any broker can answer: one that is down (still in the client's metadata, or the first
     bootstrap server) must not fail the refresh while another one answers. The client's own
@@ -48,7 +62,7 @@ async def read_metadata(
     # The client connects to node ids through its own metadata, refreshed only every few
     # minutes: without this, a broker that came back (or a new one) fails every request to it.
     client.cluster.update_metadata(metadata)
-    return classic.decode_metadata(metadata)
+    return metadata
 
 
 def partitions_of(
