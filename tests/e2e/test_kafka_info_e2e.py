@@ -1,6 +1,6 @@
 """The `cluster_info` and `topic_configs` options on three real Kafka 4.4 nodes with racks on two
 of them: kafka_cluster_info carries the cluster id the nodes were formatted with (and the Java
-ClusterTool prints), racks per broker as server.properties set them, the highest API versions of
+ClusterTool prints), the active controller kafka-metadata-quorum names, steady over refreshes, racks per broker as server.properties set them, the highest API versions of
 every broker; kafka_topic_config_info carries cleanup.policy and retention.ms as set on the topic,
 the default for a topic without overrides, the empty value for an unknown config, and a config
 changed with AlterConfigs on the next refresh. Off: none of these series, no
@@ -64,6 +64,21 @@ def cluster_tool_id(bootstrap: str) -> str:
     return line.split(":", 1)[1].strip()
 
 
+def quorum_leader(bootstrap: str) -> str:
+    """LeaderId of `kafka-metadata-quorum describe --status` (MetadataQuorumCommand)."""
+    command = java_command(
+        KAFKA_4,
+        "org.apache.kafka.tools.MetadataQuorumCommand",
+        "--bootstrap-server",
+        bootstrap.split(",")[0],
+        "describe",
+        "--status",
+    )
+    out = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    line = next(line for line in out.stdout.splitlines() if line.startswith("LeaderId:"))
+    return line.split(":", 1)[1].strip()
+
+
 def _config(bootstrap: str, topics: list[str], info: bool, configs: list[str]) -> KafkaConfig:
     return KafkaConfig.model_validate(
         {
@@ -110,7 +125,12 @@ async def test_cluster_info_and_topic_configs(racks: KafkaCluster) -> None:
             assert not more and value == 1
             assert info["cluster_id"] == racks.cluster_id == cluster_tool_id(bootstrap)
             assert info["cluster"] == "c1"
-            assert info["controller_id"] in {"1", "2", "3"}
+            # the quorum leader, as kafka-metadata-quorum says, the same every refresh (Metadata's
+            # controller_id is a random live broker on KRaft)
+            assert info["controller_id"] == quorum_leader(bootstrap)
+            for _ in range(5):
+                again = samples(collector.to_metrics(await collector.fetch()), "kafka_cluster_info")
+                assert again == [(info, 1)]
             rack_of = {
                 labels["id"]: labels["rack"]
                 for labels, v in samples(families, "kafka_broker_rack_info")

@@ -31,6 +31,11 @@ from exporter.collectors.kafka.protocol.bounded_decode import (
     decode_bounded,
 )
 from exporter.collectors.kafka.protocol.classic import MalformedResponse, Send
+from exporter.collectors.kafka.protocol.describe_quorum import API_KEY as DESCRIBE_QUORUM
+from exporter.collectors.kafka.protocol.describe_quorum import (
+    DescribeQuorumRequest,
+    decode_quorum_leader,
+)
 from exporter.collectors.kafka.read.bounded_replies import Deferred, FrameTooLarge, RawReply
 from exporter.collectors.kafka.read.concurrency import all_or_cancel
 from exporter.collectors.kafka.read.connection import Connection
@@ -237,6 +242,9 @@ class ClusterReader:
             return out
         if cfg.cluster_info:
             versions = await _versions(client, [b.node_id for b in brokers])
+            quorum = [node for node, v in versions.items() if DESCRIBE_QUORUM in v]
+            if quorum:  # KRaft: Metadata names a random live broker, the quorum its leader
+                controller_id = await _quorum_leader(send, quorum[0], cfg.name)
             out["cluster_id"], out["controller_id"] = cluster_id, controller_id
             out["api_versions"] = {
                 n: {k: h for k, (_, h) in v.items()} for n, v in versions.items()
@@ -245,6 +253,23 @@ class ClusterReader:
             nodes = sorted(b.node_id for b in brokers)
             out["topic_configs"] = await self._topic_configs.read(send, nodes, topics)
         return out
+
+
+async def _quorum_leader(send: Send, node: int, name: str) -> int | None:
+    """The active controller (the KRaft quorum's leader) as broker `node` reports it; None
+    when it cannot say this refresh (logged)."""
+    try:
+        return decode_quorum_leader(await send(node, DescribeQuorumRequest()))
+    except KafkaError as exc:
+        log.warning(
+            "%s: no active controller this refresh (DescribeQuorum to broker %s: %s: %s)",
+            name,
+            node,
+            type(exc).__name__,
+            exc,
+            extra={"collector": name, "api": "DescribeQuorum"},
+        )
+        return None
 
 
 async def _versions(client: AIOKafkaClient, nodes: list[int]) -> dict[int, ApiVersions]:
