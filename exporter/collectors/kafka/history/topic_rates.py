@@ -3,8 +3,10 @@
 
 Each refresh adds one point per (group, topic): the sum of the group's committed offsets and the
 sum of the high watermarks over the same partitions (those with a commit and a known watermark).
-Points older than the window are dropped (the two newest are always kept), so the table is
-bounded by groups x topics x refreshes per window.
+Points older than the window are dropped (the two newest are always kept), and points closer
+than `window / STEPS` to the one before the newest are merged into it, so the table holds at most
+about STEPS + 2 points per (group, topic) whatever the refresh interval (the window's start is
+then known to within window / STEPS, a rate error of at most 1 / STEPS).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import NamedTuple
 from exporter.collectors.kafka.state import ClusterState
 
 GroupTopic = tuple[str, str]
+STEPS = 60
 
 
 class RatePoint(NamedTuple):
@@ -51,10 +54,16 @@ class TopicRates:
             del self.points[key]
         for key, (committed, end, numbers) in sums.items():
             points = self.points.get(key)
-            point = RatePoint(now, committed, end, frozenset(numbers))
-            if points is None or (points and points[-1].partitions != point.partitions):
+            partitions = frozenset(numbers)
+            if points and points[-1].partitions == partitions:
+                partitions = points[-1].partitions  # one set shared by the key's points
+            else:
                 points = self.points[key] = deque()  # other partitions: the sums do not compare
-            points.append(point)
+            point = RatePoint(now, committed, end, partitions)
+            if len(points) >= 2 and points[-1].time - points[-2].time < self.window / STEPS:
+                points[-1] = point  # the newest is too close to the one before: replaced
+            else:
+                points.append(point)
             while len(points) > 2 and points[1].time <= now - self.window:
                 points.popleft()
 

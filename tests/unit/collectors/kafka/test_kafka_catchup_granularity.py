@@ -89,3 +89,16 @@ def test_granularity_topic_drops_share_group_partition_series() -> None:
     assert {k: v for k, v in part.items() if "partition" not in dict(k[1])} == top
     sums = {k: v for k, v in top.items() if k[0] == "kafka_sharegroup_lag_sum"}
     assert list(sums.values()) == [9]
+
+
+def test_points_per_group_and_topic_stay_bounded_at_short_intervals() -> None:
+    rates = TopicRates(window=60.0)
+    for tick in range(6000):  # 0.1 s refreshes over 600 s: 600 a window
+        second = tick / 10
+        rates.update(_state({0: 100_000}, {0: int(50 * second)}), now=second)
+    points = rates.points[("g", "t")]
+    assert len(points) <= 60 + 3
+    seconds = rates.catchup_seconds(("g", "t"))
+    assert seconds is not None
+    truth = (100_000 - 50 * 599.9) / 50
+    assert abs(seconds - truth) <= truth / 60
