@@ -88,7 +88,10 @@ class DescribeQuorumRequest(Request[DescribeQuorumRequest_v0]):
 def decode_quorum_leader(response: Response) -> int | None:
     """The quorum leader's node id (None: -1, not known); the broker's error raised as its
     KafkaError; MalformedResponse when the answer has no partition 0 of __cluster_metadata."""
-    data: Any = response.to_object()
+    try:
+        data: Any = response.to_object()
+    except TypeError:  # a null array
+        raise MalformedResponse("DescribeQuorum answer has a null array") from None
     if data["error_code"]:
         raise for_code(data["error_code"])("DescribeQuorum failed")
     for topic in data["topics"] or ():

@@ -73,6 +73,8 @@ class ClusterReader:
         self._connection = Connection(config)
         self._groups = GroupReads(config)
         self._log_dirs = LogDirReads(config.name, config.max_concurrency)
+        self._quorum_said = False
+        """Whether the last DescribeQuorum failure was logged as a warning (said once)."""
         self._topic_configs = TopicConfigReads(
             config.name, config.max_concurrency, config.topic_configs
         )
@@ -244,7 +246,8 @@ class ClusterReader:
             versions = await _versions(client, [b.node_id for b in brokers])
             quorum = [node for node, v in versions.items() if DESCRIBE_QUORUM in v]
             if quorum:  # KRaft: Metadata names a random live broker, the quorum its leader
-                controller_id = await _quorum_leader(send, quorum[0], cfg.name)
+                controller_id = await _quorum_leader(send, quorum[0], cfg.name, self._quorum_said)
+                self._quorum_said = controller_id is None
             out["cluster_id"], out["controller_id"] = cluster_id, controller_id
             out["api_versions"] = {
                 n: {k: h for k, (_, h) in v.items()} for n, v in versions.items()
@@ -255,13 +258,13 @@ class ClusterReader:
         return out
 
 
-async def _quorum_leader(send: Send, node: int, name: str) -> int | None:
+async def _quorum_leader(send: Send, node: int, name: str, said: bool) -> int | None:
     """The active controller (the KRaft quorum's leader) as broker `node` reports it; None
-    when it cannot say this refresh (logged)."""
+    when it cannot say this refresh (a warning unless `said` already, then debug)."""
     try:
         return decode_quorum_leader(await send(node, DescribeQuorumRequest()))
     except KafkaError as exc:
-        log.warning(
+        (log.debug if said else log.warning)(
             "%s: no active controller this refresh (DescribeQuorum to broker %s: %s: %s)",
             name,
             node,
