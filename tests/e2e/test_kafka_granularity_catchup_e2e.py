@@ -9,7 +9,7 @@ import math
 import time
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 from aiokafka.structs import TopicPartition
 from prometheus_client.core import Metric
@@ -193,3 +193,66 @@ async def test_catchup_seconds_stopped_and_draining(broker: KafkaCluster) -> Non
         assert abs(predicted - measured) <= 0.2 * measured, (predicted, measured)
     assert len(checked) >= 10, checked
     print(f"catchup predicted vs measured drain (s): {checked}")
+
+
+async def _produce_paced(
+    bootstrap: str, topic: str, per_second: float, stop: asyncio.Event
+) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+    await producer.start()
+    try:
+        started, done = time.monotonic(), 0
+        while not stop.is_set():
+            await producer.send_and_wait(topic, b"x", partition=0)
+            done += 1
+            await asyncio.sleep(max(started + done / per_second - time.monotonic(), 0))
+    finally:
+        await producer.stop()
+
+
+async def test_catchup_seconds_while_producing_slower_than_consuming(broker: KafkaCluster) -> None:
+    """120 records behind, consuming 10/s while 4/s are produced: lag / (10 - 4) = 20 s; each
+    prediction (window full, 2 s or more before the end) within 20 % of the drain measured."""
+    topic, group = unique("catchprod"), unique("drainprod")
+    bootstrap = broker.bootstrap
+    await create_topics(bootstrap, {topic: 1})
+    await produce(bootstrap, topic, {0: 120}, batch=True)
+    await commit(bootstrap, group, {(topic, 0): 0})
+    collector = KafkaCollector(_config(bootstrap, group, topic, time_lag={"window": "5s"}))
+    stop = asyncio.Event()
+    tasks = [
+        asyncio.create_task(_produce_paced(bootstrap, topic, 4.0, stop)),
+        asyncio.create_task(_drain(bootstrap, topic, group, 10.0, stop)),
+    ]
+    predictions: list[tuple[float, float]] = []
+    zero_at: float | None = None
+    try:
+        started = time.monotonic()
+        while time.monotonic() - started < 45:
+            refresh = await collector.fetch()
+            now = time.monotonic()
+            series = _series(collector.to_metrics(refresh))
+            catchup = _of(series, "kafka_consumergroup_catchup_seconds", consumergroup=group)
+            newest = refresh.state.topics[topic][0].newest
+            assert newest is not None
+            # caught up: the group is within one produce interval of the end
+            if newest - refresh.state.groups[group].offsets[(topic, 0)] <= 1:
+                zero_at = now
+                break
+            if catchup:
+                predictions.append((now, next(iter(catchup.values()))))
+            await asyncio.sleep(0.5)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+        await collector.close()
+    assert zero_at is not None, predictions
+    checked = []
+    for at, predicted in predictions:
+        measured = zero_at - at
+        if at - started < 6 or measured < 2:
+            continue
+        checked.append((round(predicted, 2), round(measured, 2)))
+        assert abs(predicted - measured) <= 0.2 * measured, (predicted, measured, checked)
+    assert len(checked) >= 10, checked
+    print(f"catchup while producing, predicted vs measured (s): {checked}")
