@@ -95,6 +95,7 @@ metricRelabelings:
 {{- define "khe.alertNames" -}}
 - [consumerLag, KafkaConsumerGroupLagHigh]
 - [consumerLagSeconds, KafkaConsumerGroupLagSecondsHigh]
+- [consumerNeverCatchesUp, KafkaConsumerGroupNeverCatchesUp]
 - [consumerStatus, KafkaConsumerGroupStatusBad]
 - [shareGroupLag, KafkaShareGroupLagHigh]
 - [messageAccumulation, KafkaConsumerMessageAccumulationHigh]
