@@ -22,7 +22,7 @@ from typing import Any
 
 from exporter.collectors.base import Collector, CollectorConfig
 from exporter.daemon.scheduler import CLOSE_GRACE, Publish, cancel_and_wait, log_refresh
-from exporter.daemon.worker_process import STOP, LogSettings, worker_main
+from exporter.daemon.worker_process import STOP, LogSettings, RefreshStarted, worker_main
 from exporter.exposition.store import Snapshot
 
 log = logging.getLogger(__name__)
@@ -87,22 +87,31 @@ class ProcessScheduler:
                 await self._failed(config, f"cannot start its collector process: {exc!r}", delay)
                 continue
             self._alive[config.name] = process
+            run = _Run(time.time())
             try:
-                reported, silent_for = await self._relay(config, received)
+                reported, silent_for = await self._relay(config, received, run)
+                ran = max(0.0, time.time() - run.refresh_since)  # until given up, not reaped
             finally:
                 await _stop(process, conn)
                 self._alive.pop(config.name, None)
             deaths = 0 if reported else deaths + 1
             delay = RESTART_DELAYS[min(deaths, len(RESTART_DELAYS) - 1)]
-            await self._failed(config, _death(process, silent_for), delay)
+            await self._failed(config, _death(process, silent_for), delay, ran)
 
-    async def _failed(self, config: CollectorConfig, why: str, delay: float) -> None:
-        """Log and publish why the collector's process is gone; wait before the next one."""
+    async def _failed(
+        self, config: CollectorConfig, why: str, delay: float, duration: float = 0.0
+    ) -> None:
+        """Log and publish why the collector's process is gone (`duration`: how long its last
+        refresh ran until then); wait before the next one."""
         error = f"{why}; restarting it in {delay:g}s"
         log.error("collector %s: %s", config.name, error, extra={"collector": config.name})
         await self._publish(
             Snapshot(
-                collector=config.name, ok=False, finished_at=time.time(), duration=0.0, error=error
+                collector=config.name,
+                ok=False,
+                finished_at=time.time(),
+                duration=duration,
+                error=error,
             )
         )
         await asyncio.sleep(delay)
@@ -128,10 +137,11 @@ class ProcessScheduler:
         return process, ours, received
 
     async def _relay(
-        self, config: CollectorConfig, received: asyncio.Queue[object]
+        self, config: CollectorConfig, received: asyncio.Queue[object], run: _Run
     ) -> tuple[bool, float | None]:
         """Publish the child's snapshots until its pipe closes or it goes silent: whether it
-        sent at least one, and how long it was silent (None: its pipe closed)."""
+        sent at least one, and how long it was silent (None: its pipe closed). `run` follows
+        when the refresh it owes started (or was due)."""
         silence = config.interval + config.timeout + SILENCE_MARGIN
         reported = False
         while True:
@@ -141,10 +151,23 @@ class ProcessScheduler:
                 return reported, silence
             if message is _EOF:
                 return reported, None
+            if isinstance(message, RefreshStarted):
+                run.refresh_since = message.at
             if isinstance(message, Snapshot):
+                # the next refresh is due one interval after this one started
+                run.refresh_since = message.finished_at - message.duration + config.interval
                 reported = True
                 await self._publish(message)
                 log_refresh(message, time.time() - message.finished_at)  # pipe + publish
+
+
+class _Run:
+    """One child's run as the parent sees it."""
+
+    def __init__(self, spawned_at: float) -> None:
+        self.refresh_since = spawned_at
+        """Wall-clock start of the refresh the child owes: the one it said it started, else
+        when the next one was due; a child killed while silent ran that refresh until then."""
 
 
 def _read_pipe(

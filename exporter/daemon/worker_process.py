@@ -27,6 +27,16 @@ from exporter.daemon.scheduler import CLOSE_GRACE, refresh_once
 
 log = logging.getLogger(__name__)
 STOP = "stop"
+
+
+@dataclass(frozen=True)
+class RefreshStarted:
+    """Sent before each refresh: a child killed while it hangs reports how long it ran."""
+
+    at: float
+    """Wall-clock time the refresh started."""
+
+
 """The message that asks a collector process to close its clients and exit."""
 
 
@@ -87,6 +97,10 @@ async def _serve(config: CollectorConfig, conn: Connection) -> None:
     try:
         while not stop.is_set():
             started = time.monotonic()
+            try:
+                conn.send(RefreshStarted(time.time()))  # a few bytes: the pipe takes them at once
+            except (OSError, ValueError):
+                break  # the server is gone
             refresh = asyncio.ensure_future(refresh_once(collector))
             stopping = asyncio.ensure_future(stop.wait())
             await asyncio.wait([refresh, stopping], return_when=asyncio.FIRST_COMPLETED)

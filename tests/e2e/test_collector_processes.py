@@ -161,6 +161,9 @@ async def test_a_silent_collector_process_is_stopped_and_started_again(
         failed = next(s for s in snapshots[seen:] if not s.ok)
         assert failed.error is not None
         assert failed.error.startswith("its collector process sent nothing for 3s"), failed.error
+        # It owed a refresh from one interval after its last one started until it was given up
+        # (silence 2.8 s after its last snapshot): about 1.8 s, never the 0 it reported before.
+        assert 1.0 < failed.duration < 3.0, failed.duration
         assert not _alive(children[0]), "the silent process was killed and reaped"
         count = len(snapshots)
         await until(lambda: any(s.ok for s in snapshots[count:]), 20, "the new process")
