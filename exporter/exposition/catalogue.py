@@ -7,7 +7,6 @@ from exporter.collectors.families import MetricSpec
 from exporter.collectors.registry import collector_class, kind_names
 from exporter.exposition.self_metrics import CATALOGUE as SELF_CATALOGUE
 
-
 _SAMPLE_SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count")}
 """The sample names a family is queried by, where they are not the family's own name."""
 

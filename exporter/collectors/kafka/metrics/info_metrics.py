@@ -73,8 +73,9 @@ API_KEYS: dict[int, str] = dict(
         )
     )
 )
-"""Kafka's API names by key (Kafka 4.4's ApiKeys, the apiKey of each *Request.json; key 74 is ListConfigResources since 4.1,
-ListClientMetricsResources before). A key not listed is named by its number."""
+"""Kafka's API names by key (Kafka 4.4's ApiKeys, the apiKey of each *Request.json; key 74 is
+ListConfigResources since 4.1, ListClientMetricsResources before). A key not listed is named by
+its number."""
 
 
 def config_label(name: str) -> str:
