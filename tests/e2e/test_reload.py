@@ -121,13 +121,17 @@ async def test_added_changed_removed_unchanged_and_a_broken_file(
         assert value(samples, OK_RELOAD) == 1
         assert value(samples, RELOADS, result="success") == 1
         # changed and added: restarted with the new config
-        wait_for(
-            lambda: all(
-                _offset(exporter.metrics(), c, topic_b) == 3 for c in ("change", "fix", "new")
-            ),
-            10,
-            what="changed and added collectors",
-        )
+        try:
+            wait_for(
+                lambda: all(
+                    _offset(exporter.metrics(), c, topic_b) == 3 for c in ("change", "fix", "new")
+                ),
+                10,
+                what="changed and added collectors",
+            )
+        except AssertionError as exc:  # say why: which collector, and what it logged
+            seen = {c: _offset(exporter.metrics(), c, topic_b) for c in ("change", "fix", "new")}
+            raise AssertionError(f"{exc}; offsets {seen}; log:\n{exporter.log()[-4000:]}") from None
         assert _offset(exporter.metrics(), "change", topic_a) is None
         # a changed collector counts its own failures only: exactly those it logged since the
         # reload (a refresh may time out on a busy broker; `fix` had two or more before)

@@ -209,11 +209,12 @@ class ClusterReader:
                 read_watermarks(send, topics, True, cfg.name),
                 groups.details(send, listing, topics, versions),
             )
-        else:  # lag only (or a shard but 0): newest offsets of the topics groups commit on
+        else:  # lag only (or a shard but 0): watermarks of the topics groups commit on, the
+            # log start too (log_start_gap: a shard's groups get what one exporter gives them)
             details = await groups.details(send, listing, topics, versions)
             committed = {topic for found in details.offsets.values() for topic, _ in found}
             topics = {t: parts for t, parts in topics.items() if t in committed}
-            newest, oldest = await read_watermarks(send, topics, False, cfg.name)
+            newest, oldest = await read_watermarks(send, topics, True, cfg.name)
         group_infos, share_infos = groups.infos(listing, details)
         log_dirs = (
             await self._log_dirs.read(send, brokers, selected)
