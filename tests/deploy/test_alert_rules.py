@@ -21,6 +21,8 @@ LABELS_NAMING_THE_SUBJECT = (
     "pod",
     "collector",
     "workload",
+    "log_dir",
+    "partition_id",
 )
 
 
@@ -81,6 +83,9 @@ def test_expected_alerts_of_the_issue_exist_with_runbook_descriptions() -> None:
         "KafkaHealthExporterCollectorStale",
         "AliyunCloudMonitorDataStale",
         "KubeWorkloadPodsRestarted",
+        "KafkaConsumerGroupNeverCatchesUp",
+        "KafkaLogDirUnavailable",
+        "KafkaEndToEndProbeFailing",
     } <= set(rendered)
     assert rendered["KafkaConsumerGroupLagHigh"]["for"] == "5m"
     share = rendered["KafkaShareGroupLagHigh"]

@@ -98,6 +98,8 @@ metricRelabelings:
 - [consumerNeverCatchesUp, KafkaConsumerGroupNeverCatchesUp]
 - [consumerStatus, KafkaConsumerGroupStatusBad]
 - [shareGroupLag, KafkaShareGroupLagHigh]
+- [logDirOffline, KafkaLogDirUnavailable]
+- [e2eProbeFailing, KafkaEndToEndProbeFailing]
 - [messageAccumulation, KafkaConsumerMessageAccumulationHigh]
 - [cmsDataStale, AliyunCloudMonitorDataStale]
 - [streamsDead, KafkaStreamsAppDead]
