@@ -34,6 +34,8 @@ CAUSE = {
     "array_2_31": "array length 2147483648 with 0 bytes left",
 }
 """What the log says of each case (with the API, version and broker before it)."""
+SETUP_CAUSE = "answered connection set-up (ApiVersions, SASL) with a frame of 2147483647 bytes"
+"""What the log says when ApiVersions is answered by the endless frame."""
 MALFORMED = "kafka_health_exporter_malformed_responses_total"
 LAST_SUCCESS = "kafka_health_exporter_collector_last_success_timestamp_seconds"
 
@@ -167,4 +169,49 @@ async def test_a_hostile_reply_is_bounded_and_hides_nothing_else(
             code = exporter.stop()
             stopped = time.monotonic() - started
             print(f"FIGURES {case} {isolation}: SIGTERM to exit {stopped:.2f}s (code {code})")
+            assert stopped < STOP_LIMIT and code == 0, (stopped, code)
+
+
+@pytest.mark.parametrize("isolation", ["thread", "process"])
+async def test_a_hostile_answer_to_connection_set_up_is_refused_at_its_length(
+    broker: KafkaCluster, tmp_path: Path, isolation: str
+) -> None:
+    """ApiVersions, the first request of a connection (before SASL and the bootstrap's
+    Metadata), answered by a frame announcing 2^31-1 bytes: refused at its length like any
+    other frame; the collector is down with the cause named, the healthy one unharmed."""
+    topic, group = unique("hostile-setup"), unique("hostile-setup-g")
+    await create_topics(broker.bootstrap, {topic: 1})
+    await produce(broker.bootstrap, topic, {0: 4})
+    await commit(broker.bootstrap, group, {(topic, 0): 1})
+    with HostileKafka("endless_setup", lifetime=90) as hostile:
+        config = _config(broker.bootstrap, hostile.bootstrap, topic, group, isolation)
+        with ExporterProcess(config, tmp_path) as exporter:
+            wait_for(
+                lambda: value(exporter.metrics(), LAST_SUCCESS, collector="healthy"),
+                30,
+                what=f"the healthy collector's first refresh; log: {exporter.log()[-2000:]}",
+            )
+            wait_for(
+                lambda: SETUP_CAUSE in exporter.log(),
+                20,
+                what=f"the set-up frame refused; log: {exporter.log()[-2000:]}",
+            )
+            rss, live, age = _observe(exporter)
+            print(
+                f"\nFIGURES endless_setup {isolation}: max RSS {rss / 2**20:.0f} MiB,"
+                f" max /live {live * 1000:.0f} ms, healthy age {age:.2f}s"
+            )
+            assert rss < RSS_LIMIT, f"RSS {rss / 2**20:.0f} MiB"
+            assert live < LIVE_LIMIT, f"/live took {live:.2f}s"
+            assert age <= INTERVAL + TIMEOUT, f"healthy last success {age:.2f}s old"
+            m = exporter.metrics()
+            assert value(m, "kafka_health_exporter_collector_up", collector="hostile") == 0
+            assert value(m, "kafka_consumergroup_lag", consumergroup=group, topic=topic) == 3
+            assert hostile.requests.get(18, 0) >= 1 and set(hostile.requests) == {18}, (
+                hostile.requests
+            )
+            started = time.monotonic()
+            code = exporter.stop()
+            stopped = time.monotonic() - started
+            print(f"FIGURES endless_setup {isolation}: SIGTERM to exit {stopped:.2f}s")
             assert stopped < STOP_LIMIT and code == 0, (stopped, code)

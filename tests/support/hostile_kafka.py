@@ -6,6 +6,8 @@ OffsetFetch v8) and answers one API with a hostile reply, chosen by `case`:
   empty members);
 - `endless_frame`: ConsumerGroupDescribe answered by a frame announcing 2^31-1 bytes, then
   zeros streamed until the connection closes;
+- `endless_setup`: the same frame answers ApiVersions, the first request of every connection's
+  set-up (nothing else is ever asked);
 - `bad_utf8`: ConsumerGroupDescribe with invalid UTF-8 in one member of g2;
 - `truncated`: OffsetFetch cut in the middle;
 - `array_2_31`: OffsetFetch whose groups array announces 2^31 elements with nothing behind it;
@@ -55,6 +57,7 @@ from exporter.collectors.kafka.protocol.share_offsets import (
 CASES = (
     "huge_describe",
     "endless_frame",
+    "endless_setup",
     "bad_utf8",
     "truncated",
     "array_2_31",
@@ -173,7 +176,7 @@ class HostileKafka:
             if api_key in _FLEXIBLE:
                 frame.read(1)  # the request header's tagged fields (none)
             self.requests[api_key] = self.requests.get(api_key, 0) + 1
-            if api_key == 69 and self.case == "endless_frame":
+            if (api_key, self.case) in ((69, "endless_frame"), (18, "endless_setup")):
                 await _endless(writer)
                 return
             body = self._answer(api_key, version, frame)

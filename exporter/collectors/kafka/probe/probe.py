@@ -33,6 +33,7 @@ from exporter.collectors.kafka.config import KafkaConfig
 from exporter.collectors.kafka.options_config import E2eProbeConfig
 from exporter.collectors.kafka.probe.create_topic import CLUSTER_DEFAULT, create_topic
 from exporter.collectors.kafka.probe.stats import ProbeSnapshot, ProbeStats
+from exporter.collectors.kafka.read.bounded_replies import capped_connections
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,11 @@ class E2eProbe:
     # --- the session ---------------------------------------------------------------------
 
     async def _run(self) -> None:
+        with capped_connections(self.config.max_response_bytes):
+            await self._sessions()
+
+    async def _sessions(self) -> None:
+        """Sessions one after another, each tried again `interval` after it fails."""
         name, interval = self.config.name, self.probe.interval
         while True:
             try:

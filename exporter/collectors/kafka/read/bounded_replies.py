@@ -4,21 +4,29 @@ aiokafka hands over undecoded so they are decoded off the event loop (`bounded_d
 
 aiokafka's connection reads each frame with `reader.readexactly(4)` then
 `reader.readexactly(size)` from one asyncio.StreamReader per connection; `cap_frames` turns that
-one reader (not the class, not aiokafka's module) into a `_CappedReader`, which refuses a size
-over the cap. aiokafka then closes the connection and fails its requests with a
-KafkaConnectionError caused by `FrameTooLarge`.
+one reader (not the class) into a `_CappedReader`, which refuses a size over the cap. aiokafka
+then closes the connection and fails its requests with a KafkaConnectionError caused by
+`FrameTooLarge`. `capped_connections(limit)` makes every connection opened inside it
+(or in a task started inside it) cap its reader before its first read, so the ApiVersions and
+SASL exchange of connection set-up and a bootstrap's Metadata are bounded too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any, cast
 
+from aiokafka.conn import AIOKafkaConnection
 from aiokafka.protocol.api import Response
+
+_FRAME_CAP: ContextVar[int | None] = ContextVar("khe_frame_cap", default=None)
+"""The frame cap of connections opened in this context (None: not capped)."""
 
 
 class FrameTooLarge(ConnectionError):
@@ -65,6 +73,35 @@ def cap_frames(conn: Any, limit: int) -> None:
         return queue[0][1] if queue else None
 
     capped.waiting = waiting
+
+
+@contextlib.contextmanager
+def capped_connections(limit: int) -> Iterator[None]:
+    """Connections opened inside (and in tasks started inside) cap their frames at `limit` from
+    their first read on."""
+    _install()
+    token = _FRAME_CAP.set(limit)
+    try:
+        yield
+    finally:
+        _FRAME_CAP.reset(token)
+
+
+def _install() -> None:
+    """Wrap aiokafka's connection set-up to cap the reader before its read task starts, when
+    the context has a cap (idempotent)."""
+    original = AIOKafkaConnection._create_reader_task
+    if getattr(original, "_khe_wrapped", False):
+        return
+
+    def create_reader_task(self: AIOKafkaConnection) -> Any:
+        limit = _FRAME_CAP.get()
+        if limit is not None:
+            cap_frames(self, limit)
+        return original(self)
+
+    create_reader_task._khe_wrapped = True  # type: ignore[attr-defined]
+    AIOKafkaConnection._create_reader_task = create_reader_task
 
 
 @dataclass(frozen=True)

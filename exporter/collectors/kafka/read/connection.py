@@ -20,7 +20,7 @@ from exporter.collectors.kafka.auth import session_expiry
 from exporter.collectors.kafka.auth.client_auth import ClientAuth
 from exporter.collectors.kafka.config import KafkaConfig
 from exporter.collectors.kafka.read import errors
-from exporter.collectors.kafka.read.bounded_replies import cap_frames
+from exporter.collectors.kafka.read.bounded_replies import capped_connections
 
 log = logging.getLogger(__name__)
 
@@ -30,21 +30,22 @@ CLOSE_TIMEOUT = 2.0
 
 class CappedClient(AIOKafkaClient):
     """An AIOKafkaClient whose broker connections refuse frames over `max_response_bytes`
-    (capped as each connection is handed out, before any request of ours or of the client's
-    metadata refresh is sent on it; the ApiVersions and SASL exchange of connection set-up
-    and the bootstrap's one Metadata come before)."""
+    from their first read on: the ApiVersions and SASL exchange of connection set-up, the
+    bootstrap's Metadata, and every request after."""
 
     def __init__(self, *, max_response_bytes: int, **options: Any) -> None:
         super().__init__(**options)
         self.max_response_bytes = max_response_bytes
 
+    async def bootstrap(self) -> None:
+        with capped_connections(self.max_response_bytes):
+            await super().bootstrap()
+
     async def _get_conn(
         self, node_id: Any, *, group: Any = ConnectionGroup.DEFAULT, no_hint: bool = False
     ) -> Any:
-        conn = await super()._get_conn(node_id, group=group, no_hint=no_hint)
-        if conn is not None:
-            cap_frames(conn, self.max_response_bytes)
-        return conn
+        with capped_connections(self.max_response_bytes):
+            return await super()._get_conn(node_id, group=group, no_hint=no_hint)
 
 
 class Connection:

@@ -28,6 +28,7 @@ from aiokafka.errors import (
 from aiokafka.protocol.metadata import MetadataRequest
 
 from exporter.collectors.kafka.config import KafkaConfig
+from exporter.collectors.kafka.read.bounded_replies import FrameTooLarge, capped_connections
 
 _CLIENT_CERT_ALERTS = {
     "SSLV3_ALERT_BAD_CERTIFICATE",
@@ -82,13 +83,14 @@ async def _probe(cfg: KafkaConfig, options: Mapping[str, Any], host: str, port: 
     """What goes wrong connecting to one server as bootstrap does; None when it works."""
     address = f"{host}:{port}"
     try:
-        conn = await create_conn(
-            host,
-            port,
-            client_id="kafka-health-exporter",
-            request_timeout_ms=int(cfg.timeout * 1000),
-            **options,
-        )
+        with capped_connections(cfg.max_response_bytes):
+            conn = await create_conn(
+                host,
+                port,
+                client_id="kafka-health-exporter",
+                request_timeout_ms=int(cfg.timeout * 1000),
+                **options,
+            )
     except Exception as exc:  # noqa: BLE001 (whatever fails is what is described)
         return describe(cfg, exc, address, authenticated=False)
     try:
@@ -167,6 +169,9 @@ def describe(cfg: KafkaConfig, exc: BaseException, address: str, authenticated: 
             f"the listener at {address} speaks TLS but security_protocol is {proto}"
             " (use SSL or SASL_SSL)"
         )
+    if isinstance(cause, FrameTooLarge):
+        step = "a request" if authenticated else "connection set-up (ApiVersions, SASL)"
+        return f"the broker at {address} answered {step} with a {cause}"
     if tls and not authenticated and isinstance(cause, (ConnectionError, EOFError)):
         return (
             f"TLS handshake failed at {address}: the broker closed the connection"
@@ -190,7 +195,9 @@ def describe(cfg: KafkaConfig, exc: BaseException, address: str, authenticated: 
 
 def _tls_answer(exc: BaseException) -> bool:
     """Whether a plaintext read got a TLS record: its first 4 bytes, read as a frame size,
-    start with the alert record type."""
+    start with the alert record type (a size over max_response_bytes is refused as read)."""
+    if isinstance(exc, FrameTooLarge):
+        return exc.size >> 24 == _TLS_RECORD
     if not isinstance(exc, asyncio.IncompleteReadError) or exc.expected is None:
         return False
     return exc.expected >> 24 == _TLS_RECORD
