@@ -10,16 +10,11 @@ from exporter.collectors.kafka.config import KafkaConfig
 from exporter.config.loader import load_config, parse_config
 from exporter.schema.durations import parse_duration
 from exporter.schema.errors import ConfigError
+from tests.support.config_problems import config_problems
 from tests.support.exporter_process import run_cli
 
 ROOT = Path(__file__).resolve().parents[3]
 KAFKA = "type: kafka\n    bootstrap_servers: 'k:9092'"
-
-
-def _errors(text: str, env: dict[str, str] | None = None) -> list[str]:
-    with pytest.raises(ConfigError) as caught:
-        parse_config(text, "cfg.yaml", env or {})
-    return caught.value.problems
 
 
 @pytest.mark.parametrize(
@@ -78,7 +73,7 @@ collectors:
 
 
 def test_every_problem_is_reported_with_key_and_value() -> None:
-    problems = _errors(
+    problems = config_problems(
         """
 collectors:
   - name: a
@@ -117,7 +112,7 @@ collectors:
 
 
 def test_secrets_are_masked() -> None:
-    problems = _errors(
+    problems = config_problems(
         f"""
 collectors:
   - name: a
@@ -134,7 +129,7 @@ collectors:
 
 
 def test_cross_key_rule_does_not_echo_the_entry() -> None:
-    problems = _errors(
+    problems = config_problems(
         f"""
 collectors:
   - name: a
@@ -182,7 +177,7 @@ collectors:
     ],
 )
 def test_single_errors(text: str, expected: str) -> None:
-    assert any(expected in p for p in _errors(text)), _errors(text)
+    assert any(expected in p for p in config_problems(text)), config_problems(text)
 
 
 def test_missing_file_names_the_path(tmp_path: Path) -> None:
@@ -241,7 +236,7 @@ def test_run_with_bad_config_exits_1(tmp_path: Path) -> None:
 
 
 def test_misspelt_secret_keys_are_masked_too() -> None:
-    problems = _errors(
+    problems = config_problems(
         f"collectors:\n  - name: a\n    {KAFKA}\n    sasl_pasword: hunter2\n    acess_key: abc"
     )
     text = "\n".join(problems)
@@ -252,7 +247,7 @@ def test_misspelt_secret_keys_are_masked_too() -> None:
 def test_unset_timeout_fits_short_intervals_but_an_explicit_one_is_checked() -> None:
     config = parse_config(f"collectors:\n  - name: a\n    {KAFKA}\n    interval: 5s", env={})
     assert config.collectors[0].timeout == 4.0
-    problems = _errors(
+    problems = config_problems(
         f"defaults: {{timeout: 10s}}\ncollectors:\n  - name: a\n    {KAFKA}\n    interval: 5s"
     )
     assert problems == [
@@ -268,5 +263,7 @@ def test_unquoted_off_is_the_method_off_and_other_booleans_are_refused() -> None
     kafka = config.collectors[0]
     assert isinstance(kafka, KafkaConfig)
     assert kafka.time_lag.method == "off"
-    problems = _errors(f"collectors:\n  - name: a\n    {KAFKA}\n    time_lag: {{method: on}}\n")
+    problems = config_problems(
+        f"collectors:\n  - name: a\n    {KAFKA}\n    time_lag: {{method: on}}\n"
+    )
     assert any("collectors[0].time_lag.method" in p and "True" in p for p in problems), problems

@@ -8,14 +8,9 @@ import pytest
 from exporter.config.loader import parse_config
 from exporter.schema.errors import ConfigError
 from exporter.web.config import parse_web_config
+from tests.support.config_problems import config_problems
 
 KAFKA = "collectors: [{name: k, type: kafka, bootstrap_servers: 'k:9092', "
-
-
-def _errors(text: str, env: dict[str, str] | None = None) -> list[str]:
-    with pytest.raises(ConfigError) as info:
-        parse_config(text, "c.yaml", env or {})
-    return info.value.problems
 
 
 @pytest.mark.parametrize(
@@ -40,7 +35,7 @@ def _errors(text: str, env: dict[str, str] | None = None) -> list[str]:
     ],
 )
 def test_plain_words(entry: str, expected: str) -> None:
-    (problem,) = _errors(KAFKA + entry)
+    (problem,) = config_problems(KAFKA + entry)
     assert expected in problem, problem
     assert "Input should" not in problem and "valid string" not in problem
     if "unknown key (value 1)" in expected:
@@ -48,10 +43,10 @@ def test_plain_words(entry: str, expected: str) -> None:
 
 
 def test_top_level_and_server_typos_name_the_key_meant() -> None:
-    assert _errors("servr: {}\ncollectors: []\n") == [
+    assert config_problems("servr: {}\ncollectors: []\n") == [
         "servr: unknown key (value {}); did you mean 'server'?"
     ]
-    assert _errors("server: {listne: ':1'}\ncollectors: []\n") == [
+    assert config_problems("server: {listne: ':1'}\ncollectors: []\n") == [
         "server.listne: unknown key (value ':1'); did you mean 'listen'?"
     ]
 
@@ -61,7 +56,7 @@ def test_booleans_from_the_environment_are_true_or_false_text() -> None:
     config = parse_config(text, "c.yaml", {"TM": "False"})
     entry = config.collectors[0]
     assert entry.topic_metrics is False and entry.health is False  # type: ignore[attr-defined]
-    (problem,) = _errors(text, {"TM": "1"})
+    (problem,) = config_problems(text, {"TM": "1"})
     assert problem.startswith("collectors[0].topic_metrics: invalid value '1': expected true")
 
 
@@ -71,7 +66,7 @@ def test_an_unset_variable_is_one_error_with_no_cascade() -> None:
         "collectors: [{name: k, type: '${KIND}'}, {name: m, type: kafka, "
         "bootstrap_servers: '${BROKERS}', ssl_cafile: '${CA}'}]\n"
     )
-    assert _errors(text) == [
+    assert config_problems(text) == [
         "server.listen: environment variable LISTEN is not set (value '${LISTEN}')",
         "collectors[0].type: environment variable KIND is not set (value '${KIND}')",
         "collectors[1].bootstrap_servers: environment variable BROKERS is not set "

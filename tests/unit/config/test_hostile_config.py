@@ -13,18 +13,13 @@ from exporter.config.loader import load_config, parse_config
 from exporter.schema.errors import ConfigError
 from exporter.schema.types import NameFilter
 from exporter.schema.yaml_limits import MAX_DEPTH, MAX_DOCUMENT_BYTES, MAX_NODES
+from tests.support.config_problems import config_problems
 
 KAFKA = "{name: k, type: kafka, bootstrap_servers: 'k:9092'"
 
 
-def _problems(text: str, env: dict[str, str] | None = None) -> list[str]:
-    with pytest.raises(ConfigError) as info:
-        parse_config(text, "c.yaml", env or {})
-    return info.value.problems
-
-
 def _one(text: str, env: dict[str, str] | None = None) -> str:
-    problems = _problems(text, env)
+    problems = config_problems(text, env)
     assert len(problems) == 1, problems
     return problems[0]
 
@@ -66,7 +61,11 @@ def test_alias_bomb_depth_size_and_recursion_are_rejected() -> None:
     # just under the expansion limit is fine: aliases are allowed
     small = alias_bomb(levels=2, width=9)
     assert MAX_NODES > 9**3
-    assert [p.split(":")[0] for p in _problems(small)] == ["w", "x0", "x1"]  # parsed: unknown keys
+    assert [p.split(":")[0] for p in config_problems(small)] == [
+        "w",
+        "x0",
+        "x1",
+    ]  # parsed: unknown keys
 
 
 def test_merge_keys_and_anchors_still_work() -> None:
@@ -93,7 +92,7 @@ def test_yaml_syntax_error_does_not_quote_a_secret() -> None:
 
 def test_unset_variable_inside_a_secret_is_masked() -> None:
     text = f"collectors:\n  - {KAFKA}, sasl_password: 'S3CRET-${{UNSET}}'}}\n"
-    problems = _problems(text)
+    problems = config_problems(text)
     assert not any("S3CRET" in p for p in problems), problems
     assert "collectors[0].sasl_password: environment variable UNSET is not set (value '***')" in (
         problems
@@ -144,7 +143,7 @@ def test_bad_durations(entry: str, problem: str) -> None:
 
 
 def test_nan_default_interval_is_an_error() -> None:
-    problems = _problems(f"defaults: {{interval: .nan}}\ncollectors:\n  - {KAFKA}}}\n")
+    problems = config_problems(f"defaults: {{interval: .nan}}\ncollectors:\n  - {KAFKA}}}\n")
     assert problems[0].startswith("defaults.interval: invalid value nan"), problems
 
 
@@ -186,7 +185,7 @@ def test_missing_tls_files_are_errors(tmp_path: Path) -> None:
         f"collectors:\n  - {KAFKA}, security_protocol: SSL, ssl_cafile: '{ca}',"
         f" ssl_certfile: '{tmp_path}/no-cert.pem', ssl_keyfile: '{tmp_path}/no-key.pem'}}\n"
     )
-    problems = _problems(text)
+    problems = config_problems(text)
     assert [p.split(":")[0] for p in problems] == [
         "collectors[0].ssl_certfile",
         "collectors[0].ssl_keyfile",
