@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from exporter.schema.json_types import json_type
 from exporter.schema.suggest import closest, keys_at
 
 if TYPE_CHECKING:
@@ -98,18 +99,20 @@ _BOUNDS = {
 }
 
 
+_USER_WORDS = {
+    "boolean": "true/false",
+    "number": "a number",
+    "string": "text",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "nothing",
+}
+"""A value's JSON type in the words a config's reader knows."""
+
+
 def _type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return "nothing" if value is None else type(value).__name__
+    kind = json_type(value)
+    return _USER_WORDS.get(kind, kind)
 
 
 def plain_message(error: Mapping[str, Any]) -> str:

@@ -19,7 +19,6 @@ from exporter.collectors.aliyun_cms.config import (
     PERIOD_S,
     AliyunCmsConfig,
 )
-from exporter.collectors.aliyun_cms.datapoints import json_type
 from exporter.collectors.aliyun_cms.transport import (
     CallAborted,
     CallGuard,
@@ -29,6 +28,7 @@ from exporter.collectors.aliyun_cms.transport import (
     bounded_call,
     new_session,
 )
+from exporter.schema.json_types import json_type
 
 if TYPE_CHECKING:
     from alibabacloud_tea_openapi.exceptions import AlibabaCloudException

@@ -18,6 +18,7 @@ from typing import Any
 
 from exporter.collectors.aliyun_cms.state import Datapoint, SeriesKey
 from exporter.collectors.values import as_number
+from exporter.schema.json_types import json_type
 from exporter.schema.types import NameFilter
 
 VALUE_FIELDS = ("Value", "Maximum", "Average")
@@ -60,23 +61,6 @@ class OutOfTime(MalformedDatapoints):
     """The refresh's deadline passed while the points were being decoded."""
 
     code = "timeout"
-
-
-def json_type(value: object) -> str:
-    """The JSON name of a decoded value's type: object, array, string, number, boolean, null."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
 
 
 def iter_datapoints(
