@@ -16,7 +16,7 @@ from typing import Any
 
 from exporter.collectors.base import Collector, Health
 from exporter.daemon.collector_loop import CollectorThread
-from exporter.exposition.render import RenderedFamily, render_families
+from exporter.exposition.render import KeptBlocks, RenderedFamily, render_families
 from exporter.exposition.store import Snapshot
 
 log = logging.getLogger(__name__)
@@ -25,28 +25,31 @@ CLOSE_GRACE = 3.0
 
 
 def _convert(
-    collector: Collector, fetched: object, timings: dict[str, float]
+    collector: Collector, fetched: object, timings: dict[str, float], kept: KeptBlocks | None
 ) -> tuple[tuple[RenderedFamily, ...], Health]:
     """Families of `fetched`, rendered; only the text is kept (families are dropped here)."""
     started = time.perf_counter()
     families = collector.to_metrics(fetched)
     health = collector.health(fetched)
     converted = time.perf_counter()
-    rendered = render_families(families)
+    rendered = render_families(families, kept)
     timings["convert"] = converted - started
     timings["render"] = time.perf_counter() - converted
     return rendered, health
 
 
-async def refresh_once(collector: Collector) -> Snapshot:
-    """Run one refresh and describe its outcome; never raises except on cancellation."""
+async def refresh_once(collector: Collector, kept: KeptBlocks | None = None) -> Snapshot:
+    """Run one refresh and describe its outcome; never raises except on cancellation.
+
+    `kept`: the label blocks of this collector's last rendering, owned by its refresh loop (a
+    rendering builds blocks only for rows the last one did not have)."""
     cfg = collector.config
     started, cpu = time.monotonic(), time.process_time()
     timings: dict[str, float] = {}
     try:
         fetched = await asyncio.wait_for(collector.fetch(), cfg.timeout)
         timings["fetch"] = time.monotonic() - started
-        rendered, health = await asyncio.to_thread(_convert, collector, fetched, timings)
+        rendered, health = await asyncio.to_thread(_convert, collector, fetched, timings, kept)
     except asyncio.TimeoutError:
         error = f"refresh timed out after {cfg.timeout:g}s"
     except Exception as exc:  # noqa: BLE001 - every failure becomes a snapshot, logged below
@@ -102,9 +105,10 @@ async def cancel_and_wait(*tasks: asyncio.Task[Any]) -> None:
 async def run_forever(collector: Collector, publish: Publish, thread: CollectorThread) -> None:
     """Refresh `collector` (on the collector loop) now and then every interval until cancelled."""
     interval = collector.config.interval
+    kept = KeptBlocks()
     while True:
         started = time.monotonic()
-        snapshot = await thread.run(refresh_once(collector))
+        snapshot = await thread.run(refresh_once(collector, kept))
         await publish(snapshot)
         log_refresh(snapshot, time.monotonic() - started - snapshot.duration)
         await asyncio.sleep(max(started + interval - time.monotonic(), 0.0))

@@ -24,6 +24,7 @@ from exporter.collectors.base import CollectorConfig
 from exporter.collectors.registry import build_collector
 from exporter.daemon.interpreter import GIL_SWITCH_INTERVAL
 from exporter.daemon.scheduler import CLOSE_GRACE, refresh_once
+from exporter.exposition.render import KeptBlocks
 
 log = logging.getLogger(__name__)
 STOP = "stop"
@@ -94,6 +95,7 @@ async def _serve(config: CollectorConfig, conn: Connection) -> None:
         target=_watch_pipe, args=(conn, loop, stop), name="pipe-watch", daemon=True
     ).start()
     collector = build_collector(config)
+    kept = KeptBlocks()
     try:
         while not stop.is_set():
             started = time.monotonic()
@@ -101,7 +103,7 @@ async def _serve(config: CollectorConfig, conn: Connection) -> None:
                 conn.send(RefreshStarted(time.time()))  # a few bytes: the pipe takes them at once
             except (OSError, ValueError):
                 break  # the server is gone
-            refresh = asyncio.ensure_future(refresh_once(collector))
+            refresh = asyncio.ensure_future(refresh_once(collector, kept))
             stopping = asyncio.ensure_future(stop.wait())
             await asyncio.wait([refresh, stopping], return_when=asyncio.FIRST_COMPLETED)
             if not refresh.done():

@@ -7,8 +7,10 @@ merge families of several collectors without re-rendering them.
 Our own `Family` (row storage) takes a fast path: each distinct label value is escaped once into a
 `name="value"` fragment shared by every family of the refresh, each distinct row's label block
 (`{a="x",b="y"}`, names sorted) is built once and shared by the families with the same labels,
-and each line is the family name, the block and the value. Other `Metric`s (process metrics,
-foreign collectors) go through a general path with the same output rules.
+and each line is the family name, the block and the value. A collector's refresh loop keeps the
+blocks of its last rendering (`KeptBlocks`) so the next one builds blocks only for new rows; rows
+gone from the new rendering are dropped with it. Other `Metric`s (process metrics, foreign
+collectors) go through a general path with the same output rules.
 """
 
 from __future__ import annotations
@@ -76,6 +78,21 @@ Blocks = dict[tuple[str, tuple[str, ...]], dict[tuple[str, ...], str]]
 rendering (the names are part of the key: `{0}` alone would mix `cluster` and `collector`)."""
 
 
+class KeptBlocks:
+    """The label blocks of one collector's last rendering, reused by its next one.
+
+    Owned by one refresh loop (renderings of one collector never overlap). It holds only the rows
+    of the last rendering: each rendering starts an empty `Blocks`, takes the blocks it needs from
+    the kept one, and replaces it when it has finished.
+    """
+
+    def __init__(self) -> None:
+        self.blocks: Blocks = {}
+
+    def __len__(self) -> int:
+        return sum(len(rows) for rows in self.blocks.values())
+
+
 def _escape_help(text: str) -> str:
     return text.replace("\\", r"\\").replace("\n", r"\n")
 
@@ -131,13 +148,18 @@ def _block_template(family: Family, fragments: Fragments) -> tuple[str, list[_Fr
     return ("{{" + ",".join(parts) + "}}" if parts else ""), caches
 
 
-def _family_lines(family: Family, fragments: Fragments, blocks: Blocks) -> bytes:
+def _family_lines(
+    family: Family, fragments: Fragments, blocks: Blocks, kept: Blocks | None = None
+) -> bytes:
     """Sample lines, encoded batch by batch so no list of every line's string is ever alive.
 
     Each row's label block is built once per rendering and shared by the families with the same
-    labels (lag, committed offset and lag in seconds of one group-partition)."""
+    labels (lag, committed offset and lag in seconds of one group-partition); a block of the
+    previous rendering (`kept`) is taken as it is."""
     template, caches = _block_template(family, fragments)
-    known = blocks.setdefault((template, family.label_names[: len(family.spec.labels)]), {})
+    key = (template, family.label_names[: len(family.spec.labels)])
+    known = blocks.setdefault(key, {})
+    previous = kept.get(key, {}) if kept is not None else {}
     block = template.format
     prefix = family.sample_name
     rows, values = family.rows, family.values
@@ -148,7 +170,10 @@ def _family_lines(family: Family, fragments: Fragments, blocks: Blocks) -> bytes
         for row, value in batch:
             labels = known.get(row)
             if labels is None:
-                labels = known[row] = block(*map(getitem, caches, row))
+                labels = previous.get(row)
+                if labels is None:
+                    labels = block(*map(getitem, caches, row))
+                known[row] = labels
             if type(value) is int and -1_000_000_000_000_000 < value < 1_000_000:
                 texts.append(f"{prefix}{labels} {value}.0\n")  # value_text's first case, inline
             else:
@@ -200,15 +225,20 @@ def _general_lines(metric: Metric) -> tuple[str, str | None]:
 
 
 def render_family(
-    metric: Metric, fragments: Fragments | None = None, blocks: Blocks | None = None
+    metric: Metric,
+    fragments: Fragments | None = None,
+    blocks: Blocks | None = None,
+    kept: Blocks | None = None,
 ) -> RenderedFamily:
-    """Render one family like `generate_latest` does (and keep its OpenMetrics headers)."""
+    """Render one family like `generate_latest` does (and keep its OpenMetrics headers);
+    row label blocks come from `blocks` (this rendering's), then `kept` (the last one's)."""
     name, header, om_header = _headers(metric)
     if isinstance(metric, Family):
         lines = _family_lines(
             metric,
             fragments if fragments is not None else {},
             blocks if blocks is not None else {},
+            kept,
         )
         return RenderedFamily(name, header, lines, om_header)
     text, om = _general_lines(metric)
@@ -216,11 +246,18 @@ def render_family(
     return RenderedFamily(name, header, text.encode(), om_header, om_bytes)
 
 
-def render_families(metrics: Iterable[Metric]) -> tuple[RenderedFamily, ...]:
-    """Render every family; label fragments are shared between them."""
+def render_families(
+    metrics: Iterable[Metric], kept: KeptBlocks | None = None
+) -> tuple[RenderedFamily, ...]:
+    """Render every family; label fragments and blocks are shared between them. With `kept`,
+    blocks of its last rendering are reused, and it keeps this rendering's blocks when done."""
     fragments: Fragments = {}
     blocks: Blocks = {}
-    return tuple(render_family(m, fragments, blocks) for m in metrics)
+    previous = kept.blocks if kept is not None else None
+    rendered = tuple(render_family(m, fragments, blocks, previous) for m in metrics)
+    if kept is not None:
+        kept.blocks = blocks
+    return rendered
 
 
 def family_chunks(
