@@ -11,7 +11,6 @@ had commits on, with periodic full rescans.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
@@ -39,6 +38,7 @@ from exporter.collectors.kafka.protocol.describe_quorum import (
 from exporter.collectors.kafka.read.bounded_replies import Deferred, FrameTooLarge, RawReply
 from exporter.collectors.kafka.read.concurrency import all_or_cancel
 from exporter.collectors.kafka.read.connection import Connection
+from exporter.collectors.kafka.read.decode_thread import DecodeThread
 from exporter.collectors.kafka.read.group_listing import Listing
 from exporter.collectors.kafka.read.groups import GroupReads
 from exporter.collectors.kafka.read.log_dirs import LogDirReads
@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 
 INLINE_DECODE_BYTES = 64 * 1024
 """Replies up to this size are decoded on the loop (a few milliseconds at most); larger ones in
-a worker thread, so the loop goes on serving while they decode."""
+the reader's decode thread, so the loop goes on serving while they decode."""
 
 
 class ClusterReader:
@@ -71,6 +71,7 @@ class ClusterReader:
         self.malformed: Counter[str] = Counter()
         """Replies refused as malformed or over a limit since start, by Kafka API name."""
         self._connection = Connection(config)
+        self._decoder = DecodeThread(config.name)
         self._groups = GroupReads(config)
         self._log_dirs = LogDirReads(config.name, config.max_concurrency)
         self._quorum_said = False
@@ -121,6 +122,7 @@ class ClusterReader:
     async def close(self) -> None:
         """Close the client; the next `read()` reconnects. Clients of cancelled bootstraps get
         two seconds to end theirs and close."""
+        self._decoder.close()
         await self._connection.close()
 
     async def send(self, node: int, request: Request) -> Response:
@@ -139,7 +141,7 @@ class ClusterReader:
         return client
 
     async def _send(self, client: AIOKafkaClient, node: int, request: Request) -> Response:
-        """Send `request`; its reply is decoded with bounds, a large one in a worker thread
+        """Send `request`; its reply is decoded with bounds, a large one in the decode thread
         (the loop goes on serving) stopped when the request is cancelled. A reply that cannot
         be decoded or is over a limit is a MalformedResponse of this request alone, logged and
         counted."""
@@ -165,7 +167,7 @@ class ClusterReader:
         try:
             if len(reply.data.getbuffer()) <= INLINE_DECODE_BYTES:
                 return decode_bounded(reply.response_type, reply.data)
-            return await asyncio.to_thread(decode_bounded, reply.response_type, reply.data, stop)
+            return await self._decoder.run(decode_bounded, reply.response_type, reply.data, stop)
         except MalformedResponse as exc:
             raise self._malformed(client, node, request, deferred.version, exc) from None
         finally:
