@@ -1,13 +1,13 @@
 """Interpreter settings for a process that serves scrapes while refreshes run beside it: shorter
-GIL turns, rarer full garbage collections, two malloc arenas, and the objects alive at start
-frozen out of the collector's sight."""
+GIL turns, rarer full garbage collections, two malloc arenas, large blocks mmapped, and the
+objects alive at start frozen out of the collector's sight."""
 
 from __future__ import annotations
 
 import gc
 import sys
 
-from exporter.exposition.heap import limit_malloc_arenas
+from exporter.exposition.heap import fix_mmap_threshold, limit_malloc_arenas
 
 GIL_SWITCH_INTERVAL = 0.001
 """Seconds a thread may hold the GIL while another waits (Python's default is 0.005): shorter
@@ -20,11 +20,13 @@ with the defaults). Cycles are still collected, in the young generations as befo
 
 
 def tune_interpreter() -> None:
-    """Shorter GIL turns; rarer full collections; two malloc arenas for every thread; and the
+    """Shorter GIL turns; rarer full collections; two malloc arenas for every thread; blocks of
+    megabytes mmapped (so a page swap leaves them nowhere for a heap trim to walk); and the
     objects alive at start (modules, classes: ~60,000) moved out of the garbage collector's
     sight, so a full collection no longer walks them (15 ms each time, every thread stopped)."""
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     gc.set_threshold(*GC_THRESHOLDS)
     limit_malloc_arenas()
+    fix_mmap_threshold()
     gc.collect()
     gc.freeze()

@@ -1,4 +1,5 @@
-"""`limit_malloc_arenas` really caps glibc's arenas (counted by glibc's own `malloc_info`)."""
+"""glibc heap settings really take: `limit_malloc_arenas` caps the arenas (counted by glibc's own
+`malloc_info`), and the daemon's fixed mmap threshold keeps large blocks out of them."""
 
 from __future__ import annotations
 
@@ -53,3 +54,41 @@ def test_the_limit_caps_the_arenas_threads_get() -> None:
     unlimited, limited = _arenas("default"), _arenas("limit")
     assert unlimited > 2, unlimited  # without the cap, threads get arenas of their own
     assert limited <= 2, limited
+
+
+# A 6 MiB block freed (mmapped, so glibc's default raises its threshold to 6 MiB), then a 5 MiB
+# block kept: glibc's own count of mmapped blocks (mallinfo2's hblks) says where it came from.
+_MMAPPED_AFTER_A_FREE = textwrap.dedent(
+    """
+    import ctypes, sys
+    class Info(ctypes.Structure):
+        _fields_ = [(n, ctypes.c_size_t) for n in (
+            "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split())]
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallinfo2.restype = Info
+    if sys.argv[1] == "tuned":
+        from exporter.daemon.interpreter import tune_interpreter
+        tune_interpreter()
+    freed = bytearray(6 * 2**20)
+    del freed
+    before = libc.mallinfo2().hblks
+    kept = bytearray(5 * 2**20)
+    print(libc.mallinfo2().hblks - before)
+    """
+)
+
+
+def _mmapped_after_a_free(mode: str) -> int:
+    result = subprocess.run(
+        [sys.executable, "-c", _MMAPPED_AFTER_A_FREE, mode],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return int(result.stdout.strip())
+
+
+def test_the_daemon_keeps_blocks_of_megabytes_mmapped_after_a_larger_one_is_freed() -> None:
+    assert _mmapped_after_a_free("default") == 0  # glibc's rising threshold: from an arena
+    assert _mmapped_after_a_free("tuned") == 1  # the daemon's fixed one: mmapped
