@@ -12,7 +12,7 @@ then known to within window / STEPS, a rate error of at most 1 / STEPS).
 from __future__ import annotations
 
 from collections import deque
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from exporter.collectors.kafka.state import ClusterState
 
@@ -37,19 +37,30 @@ class TopicRates:
         self.points: dict[GroupTopic, deque[RatePoint]] = {}
 
     def update(self, state: ClusterState, now: float) -> None:
-        sums: dict[GroupTopic, tuple[int, int, set[int]]] = {}
+        """Add one point per (group, topic) of the refresh observed at `now`; drop the others."""
+        sums: dict[GroupTopic, tuple[int, int, list[int]]] = {}
+        newest_of = {
+            (topic, number): part.newest
+            for topic, parts in state.topics.items()
+            for number, part in parts.items()
+            if part.newest is not None
+        }
         for group, info in state.groups.items():
-            for (topic, number), offset in info.offsets.items():
-                part = state.topics.get(topic, {}).get(number)
-                if offset < 0 or part is None or part.newest is None:
+            by_topic: dict[str, list[Any]] = {}  # topic -> [committed sum, end sum, numbers]
+            for partition, offset in info.offsets.items():
+                newest = newest_of.get(partition)
+                if offset < 0 or newest is None:
                     continue
-                committed, end, numbers = sums.get((group, topic), (0, 0, set()))
+                topic, number = partition
+                acc = by_topic.get(topic)
+                if acc is None:
+                    acc = by_topic[topic] = [0, 0, []]
                 # a committed offset past the watermark (racing read) counts as caught up
-                sums[(group, topic)] = (
-                    committed + min(offset, part.newest),
-                    end + part.newest,
-                    numbers | {number},
-                )
+                acc[0] += offset if offset < newest else newest
+                acc[1] += newest
+                acc[2].append(number)
+            for topic, (committed, end, numbers) in by_topic.items():
+                sums[(group, topic)] = (committed, end, numbers)
         for key in [k for k in self.points if k not in sums]:
             del self.points[key]
         for key, (committed, end, numbers) in sums.items():

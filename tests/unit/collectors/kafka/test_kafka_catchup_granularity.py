@@ -102,3 +102,37 @@ def test_points_per_group_and_topic_stay_bounded_at_short_intervals() -> None:
     assert seconds is not None
     truth = (100_000 - 50 * 599.9) / 50
     assert abs(seconds - truth) <= truth / 60
+
+
+def test_each_point_sums_only_commits_on_partitions_with_a_known_watermark_per_topic() -> None:
+    state = ClusterState(
+        brokers=(),
+        topics={
+            "a": {
+                0: PartitionInfo(leader=1, newest=100),
+                1: PartitionInfo(leader=1, newest=None),  # leader did not answer
+                2: PartitionInfo(leader=1, newest=40),
+            },
+            "b": {0: PartitionInfo(leader=1, newest=7)},
+        },
+        groups={
+            "g": GroupInfo(
+                members=1,
+                offsets={
+                    ("a", 0): 60,
+                    ("a", 1): 5,  # no watermark: left out
+                    ("a", 2): 45,  # past the watermark (racing read): counts as caught up
+                    ("b", 0): 3,
+                    ("c", 0): 9,  # a topic the refresh did not read: left out
+                },
+            ),
+            "h": GroupInfo(members=0, offsets={("a", 0): -1}),  # no commit: no point
+        },
+    )
+    rates = TopicRates(window=10.0)
+    rates.update(state, now=1.0)
+    assert sorted(rates.points) == [("g", "a"), ("g", "b")]
+    (a,) = rates.points[("g", "a")]
+    assert (a.committed, a.end, a.partitions) == (60 + 40, 100 + 40, frozenset({0, 2}))
+    (b,) = rates.points[("g", "b")]
+    assert (b.committed, b.end, b.partitions) == (3, 7, frozenset({0}))
