@@ -55,12 +55,16 @@ def heap_trimmer() -> Callable[[], None]:
 def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     """Cap glibc's malloc arenas for threads started from now on (as `MALLOC_ARENA_MAX` does);
     False where that is not available."""
-    mallopt = _glibc("mallopt", [ctypes.c_int, ctypes.c_int], ctypes.c_int)
-    return mallopt is not None and bool(mallopt(M_ARENA_MAX, arenas))
+    return _mallopt(M_ARENA_MAX, arenas)
 
 
 def fix_mmap_threshold(threshold: int = MMAP_THRESHOLD) -> bool:
     """Serve blocks of `threshold` bytes and more by mmap from now on, whatever is freed later
     (as `MALLOC_MMAP_THRESHOLD_` does); False where that is not available."""
+    return _mallopt(M_MMAP_THRESHOLD, threshold)
+
+
+def _mallopt(parameter: int, value: int) -> bool:
+    """glibc's `mallopt(parameter, value)`; False where it is not available or refuses."""
     mallopt = _glibc("mallopt", [ctypes.c_int, ctypes.c_int], ctypes.c_int)
-    return mallopt is not None and bool(mallopt(M_MMAP_THRESHOLD, threshold))
+    return mallopt is not None and bool(mallopt(parameter, value))
