@@ -39,9 +39,10 @@ _ARENAS_USED = textwrap.dedent(
 )
 
 
-def _arenas(mode: str) -> int:
+def _number_printed(script: str, mode: str) -> int:
+    """Run `script` with `mode` as its argument in a fresh interpreter; the number it prints."""
     result = subprocess.run(
-        [sys.executable, "-c", _ARENAS_USED, mode],
+        [sys.executable, "-c", script, mode],
         capture_output=True,
         text=True,
         timeout=60,
@@ -51,7 +52,8 @@ def _arenas(mode: str) -> int:
 
 
 def test_the_limit_caps_the_arenas_threads_get() -> None:
-    unlimited, limited = _arenas("default"), _arenas("limit")
+    unlimited = _number_printed(_ARENAS_USED, "default")
+    limited = _number_printed(_ARENAS_USED, "limit")
     assert unlimited > 2, unlimited  # without the cap, threads get arenas of their own
     assert limited <= 2, limited
 
@@ -78,17 +80,7 @@ _MMAPPED_AFTER_A_FREE = textwrap.dedent(
 )
 
 
-def _mmapped_after_a_free(mode: str) -> int:
-    result = subprocess.run(
-        [sys.executable, "-c", _MMAPPED_AFTER_A_FREE, mode],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return int(result.stdout.strip())
-
-
 def test_the_daemon_keeps_blocks_of_megabytes_mmapped_after_a_larger_one_is_freed() -> None:
-    assert _mmapped_after_a_free("default") == 0  # glibc's rising threshold: from an arena
-    assert _mmapped_after_a_free("tuned") == 1  # the daemon's fixed one: mmapped
+    # glibc's rising threshold: from an arena; the daemon's fixed one: mmapped
+    assert _number_printed(_MMAPPED_AFTER_A_FREE, "default") == 0
+    assert _number_printed(_MMAPPED_AFTER_A_FREE, "tuned") == 1
