@@ -8,13 +8,13 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
 from exporter.collectors.kafka.config import KafkaConfig
 from exporter.collectors.kafka.read import reader as reader_module
 from exporter.collectors.kafka.read.reader import ClusterReader
+from tests.support.concurrency_watch import ConcurrencyWatch
 from tests.support.kafka_cluster import KafkaCluster
 from tests.support.kafka_helpers import commit_many, create_topics, unique
 
@@ -34,24 +34,7 @@ async def test_large_replies_decode_one_at_a_time_in_the_readers_thread(
     }
     await commit_many(broker.bootstrap, offsets)
 
-    running, most, threads, decodes = 0, 0, set(), 0
-    guard = threading.Lock()
-    decode = reader_module.decode_bounded
-
-    def watched(*args: Any) -> Any:
-        """The real decode, counted: which thread, and how many at once."""
-        nonlocal running, most, decodes
-        with guard:
-            running, decodes = running + 1, decodes + 1
-            most = max(most, running)
-        threads.add(threading.current_thread().name)
-        try:
-            time.sleep(0.005)  # releases the GIL: decodes in threads beside each other overlap
-            return decode(*args)
-        finally:
-            with guard:
-                running -= 1
-
+    watched = ConcurrencyWatch(reader_module.decode_bounded)  # the real decode, counted
     # every reply counts as large, so each goes where a large one goes
     monkeypatch.setattr(reader_module, "INLINE_DECODE_BYTES", -1)
     monkeypatch.setattr(reader_module, "decode_bounded", watched)
@@ -71,10 +54,10 @@ async def test_large_replies_decode_one_at_a_time_in_the_readers_thread(
     finally:
         await reader.close()
     assert {g: i.offsets for g, i in state.groups.items()} == offsets  # decoded right
-    assert decodes >= 3, f"only {decodes} replies went to the decode thread"
-    assert most == 1, f"{most} decodes ran at once"
-    assert len(threads) == 1, threads
-    (name,) = threads
+    assert watched.calls >= 3, f"only {watched.calls} replies went to the decode thread"
+    assert watched.most == 1, f"{watched.most} decodes ran at once"
+    assert len(watched.threads) == 1, watched.threads
+    (name,) = watched.threads
     assert name.startswith("decode-lane"), name
     assert await _ended(lambda: name not in {t.name for t in threading.enumerate()})
 

@@ -4,36 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 from exporter.collectors.kafka.read.decode_thread import DecodeThread
+from tests.support.concurrency_watch import ConcurrencyWatch
 
 
 async def test_decodes_run_one_at_a_time_in_one_thread_in_order() -> None:
     lane = DecodeThread("unit")
-    running, most, threads, order = 0, 0, set(), []
-    guard = threading.Lock()
+    order: list[int] = []
 
     def decode(index: int) -> int:
-        nonlocal running, most
-        with guard:
-            running += 1
-            most = max(most, running)
-        threads.add(threading.current_thread().name)
-        time.sleep(0.005)  # releases the GIL: threads beside each other would overlap here
         order.append(index)
-        with guard:
-            running -= 1
         return index * 2
 
+    watched = ConcurrencyWatch(decode)
     try:
-        results = await asyncio.gather(*(lane.run(decode, i) for i in range(8)))
+        results = await asyncio.gather(*(lane.run(watched, i) for i in range(8)))
     finally:
         lane.close()
     assert results == [i * 2 for i in range(8)]
-    assert most == 1
+    assert watched.most == 1
     assert order == list(range(8))
-    assert len(threads) == 1 and next(iter(threads)).startswith("decode-unit")
+    assert len(watched.threads) == 1 and next(iter(watched.threads)).startswith("decode-unit")
 
 
 async def test_a_closed_lane_ends_its_thread_and_starts_a_new_one_on_use() -> None:
