@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import resource
@@ -26,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import results_files
 from exporter.collectors.jmx import JmxCollector
 from exporter.collectors.jmx.bridge import JAVA_OPTIONS
 from exporter.collectors.jmx.config import JmxConfig, service_url_for
@@ -37,7 +37,6 @@ from tests.support.kafka_jars import KAFKA_4
 from tests.support.streams_app import StreamsApp
 from tests.support.streams_checks import make_topics
 
-RESULTS = Path(__file__).resolve().parent / "results"
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -164,7 +163,7 @@ def main() -> None:
             url = service_url_for("127.0.0.1", app.port)
             old = before(url, args.refreshes)
             new = asyncio.run(after(app.port, args.refreshes))
-    stamp = time.strftime("%Y-%m-%dT%H%M", time.gmtime())
+    stamp = results_files.stamp()
     result = {
         "machine": f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}",
         "load_average": [round(x, 2) for x in os.getloadavg()],
@@ -174,8 +173,6 @@ def main() -> None:
         "before_jvm_per_refresh": old,
         "after_bridge": new,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{stamp}-jmx.json").write_text(json.dumps(result, indent=2) + "\n")
     md = [
         f"# jmx refresh: JVM per refresh vs the long-lived bridge ({stamp})",
         "",
@@ -194,7 +191,7 @@ def main() -> None:
         f"(bridge pid unchanged: {new['bridge_pid_unchanged']}) |",
         "",
     ]
-    (RESULTS / f"{stamp}-jmx.md").write_text("\n".join(md))
+    results_files.write_results(stamp, "jmx", result, "\n".join(md))
     print("\n".join(md))
 
 

@@ -13,13 +13,12 @@ Writes bench/results/<time>-post-read.{json,md}.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import random
 import statistics
 import time
-from pathlib import Path
 
+from bench import results_files
 from exporter.collectors.kafka.collector import KafkaCollector, KafkaRefresh
 from exporter.collectors.kafka.config import KafkaConfig
 from exporter.collectors.kafka.evaluate.evaluation import evaluate
@@ -27,7 +26,6 @@ from exporter.collectors.kafka.history.topic_rates import TopicRates
 from exporter.collectors.kafka.state import Broker, ClusterState, GroupInfo, PartitionInfo
 from exporter.exposition.render import KeptBlocks, render_families
 
-RESULTS = Path(__file__).resolve().parent / "results"
 STEP_SECONDS = 15.0
 """Seconds between two refreshes (the default interval)."""
 
@@ -100,9 +98,7 @@ def main() -> None:
         "total_s": total,
         "python": platform.python_version(),
     }
-    stamp = time.strftime("%Y-%m-%dT%H%M", time.gmtime())
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{stamp}-post-read.json").write_text(json.dumps(result, indent=2) + "\n")
+    stamp = results_files.stamp()
     rows = "".join(f"| {name} | {seconds:.4f} |\n" for name, seconds in medians.items())
     table = (
         f"# after the Kafka read, no broker ({stamp})\n\n"
@@ -112,7 +108,7 @@ def main() -> None:
         "| stage | median s |\n|---|---|\n"
         f"{rows}| total (without the topic_rates line) | {total:.4f} |\n"
     )
-    (RESULTS / f"{stamp}-post-read.md").write_text(table)
+    results_files.write_results(stamp, "post-read", result, table)
     print(table)
 
 

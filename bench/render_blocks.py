@@ -13,20 +13,18 @@ Writes bench/results/<time>-render.{json,md}.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import random
 import statistics
 import time
 import tracemalloc
-from pathlib import Path
 
 from prometheus_client.core import Metric
 
+from bench import results_files
 from exporter.collectors.families import MetricSpec
 from exporter.exposition.render import KeptBlocks, render_families
 
-RESULTS = Path(__file__).resolve().parent / "results"
 LABELS = ("cluster", "consumergroup", "topic", "partition")
 FAMILIES = (
     ("kafka_consumergroup_lag", "int"),
@@ -112,9 +110,7 @@ def main() -> None:
         "kept_blocks_mib": kept_memory(families),
         "python": platform.python_version(),
     }
-    stamp = time.strftime("%Y-%m-%dT%H%M", time.gmtime())
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{stamp}-render.json").write_text(json.dumps(result, indent=2) + "\n")
+    stamp = results_files.stamp()
     table = (
         f"# render step: blocks per rendering vs kept ({stamp})\n\n"
         f"{args.groups} groups x {args.partitions} partitions, {len(FAMILIES)} families "
@@ -126,7 +122,7 @@ def main() -> None:
         f"| blocks kept (now) | {result['kept_median_s']:.3f} | {result['kept_best_s']:.3f} | "
         f"{result['kept_blocks_mib']:.1f} MiB |\n"
     )
-    (RESULTS / f"{stamp}-render.md").write_text(table)
+    results_files.write_results(stamp, "render", result, table)
     print(table)
 
 
