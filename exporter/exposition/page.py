@@ -1,7 +1,8 @@
 """The /metrics page: collector families rendered once per refresh, self-metrics per scrape.
 
 A `Page` holds the joined text of every visible snapshot and its gzip prefix; it is rebuilt off the
-event loop when a snapshot is published or a snapshot goes stale. Each scrape appends the small,
+event loop when a snapshot is published or a snapshot goes stale, and compresses again only the
+pieces that changed since the page before. Each scrape appends the small,
 current tail (self-metrics; process metrics read at most once a second) without re-rendering or
 re-compressing the rest; a gzip body whose page and tail did not change is served again as is.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from exporter import __version__
@@ -53,20 +54,25 @@ class Page:
         """The page's chunks in `fmt` ("text" or "openmetrics")."""
         return self.openmetrics_chunks if fmt == "openmetrics" else self.chunks
 
-    def compress(self, fmt: str) -> GzipPrefix:
-        """The gzip prefix of `fmt`, made now if not made yet (CPU-heavy: call off the loop)."""
+    def compress(self, fmt: str, reuse: GzipPrefix | None = None) -> GzipPrefix:
+        """The gzip prefix of `fmt`, made now if not made yet (CPU-heavy: call off the loop);
+        pieces equal to those of `reuse` (an earlier page's) are not compressed again."""
         prefix = self.gzip.get(fmt)
         if prefix is None:
-            prefix = self.gzip[fmt] = GzipPrefix(self.chunks_of(fmt))
+            prefix = self.gzip[fmt] = GzipPrefix(self.chunks_of(fmt), reuse=reuse)
         return prefix
 
     @staticmethod
-    def build(snapshots: Sequence[Snapshot], gzip_formats: frozenset[str] = frozenset()) -> Page:
+    def build(
+        snapshots: Sequence[Snapshot],
+        gzip_formats: frozenset[str] = frozenset(),
+        previous: Mapping[str, GzipPrefix] | None = None,
+    ) -> Page:
         """Order the rendered families of `snapshots` and compress them for `gzip_formats`
-        (in a worker thread)."""
+        (in a worker thread), reusing the unchanged pieces of the `previous` page's prefixes."""
         page = Page(tuple(snapshots))
         for fmt in gzip_formats:
-            page.compress(fmt)
+            page.compress(fmt, (previous or {}).get(fmt))
         return page
 
 
@@ -110,7 +116,8 @@ class Exposition:
         """Record `snapshot` and swap in a page that shows it, atomically for readers."""
         async with self._lock:
             visible = self._visible(snapshot if snapshot.ok else None)
-            page = await asyncio.to_thread(Page.build, visible, frozenset(self._gzip_formats))
+            formats = frozenset(self._gzip_formats)
+            page = await asyncio.to_thread(Page.build, visible, formats, self._page.gzip)
             self._store.record(snapshot)
             self._page = page
             self._stale_check.set()
@@ -122,7 +129,7 @@ class Exposition:
         async with self._lock:
             visible = self._visible()
             formats = frozenset(self._gzip_formats)
-            self._page = await asyncio.to_thread(Page.build, visible, formats)
+            self._page = await asyncio.to_thread(Page.build, visible, formats, self._page.gzip)
 
     async def expire_stale(self, clock: Callable[[], float] = time.monotonic) -> None:
         """Run forever: rebuild the page whenever a shown snapshot reaches its `stale_after`."""

@@ -9,12 +9,16 @@ Our own `Family` (row storage) takes a fast path: each distinct label value is e
 (`{a="x",b="y"}`, names sorted) is built once and shared by the families with the same labels,
 and each line is the family name, the block and the value. A collector's refresh loop keeps the
 blocks of its last rendering (`KeptBlocks`) so the next one builds blocks only for new rows; rows
-gone from the new rendering are dropped with it. Other `Metric`s (process metrics, foreign
-collectors) go through a general path with the same output rules.
+gone from the new rendering are dropped with it. It keeps each family's text too, in batches of
+`BATCH` rows: a batch whose label blocks and values are those of the last rendering is not
+written again, its bytes are reused (the same object, so the page's gzip reuses its compressed
+piece too). Other `Metric`s (process metrics, foreign collectors) go through a general path with
+the same output rules.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import getitem
@@ -34,8 +38,8 @@ _TEXT_TYPES = {
     "stateset": "gauge",
     "info": "gauge",
 }
-_BATCH = 4096
-"""Lines rendered per batch before encoding."""
+BATCH = 1024
+"""Rows per batch: lines are encoded a batch at a time, and a batch is the unit of reuse."""
 _TEXT_SEPARATE = ("_created", "_gsum", "_gcount")
 """Samples the text format moves into gauge families of their own after the family."""
 
@@ -44,18 +48,23 @@ _TEXT_SEPARATE = ("_created", "_gsum", "_gcount")
 class RenderedFamily:
     """One family as text: its exposed name, headers and sample lines.
 
-    `samples` serves both formats unless `om_samples` is set (timestamps and `_created` samples
-    are written differently in OpenMetrics).
+    `sample_chunks` (the lines, a batch of rows each) serve both formats unless `om_samples` is
+    set (timestamps and `_created` samples are written differently in OpenMetrics).
     """
 
     name: str
     header: bytes
-    samples: bytes
+    sample_chunks: tuple[bytes, ...]
     om_header: bytes = b""
     om_samples: bytes | None = None
 
+    @property
+    def samples(self) -> bytes:
+        """The sample lines as one text (a copy: the page uses `sample_chunks`)."""
+        return b"".join(self.sample_chunks)
+
     def __len__(self) -> int:
-        return len(self.header) + len(self.samples)
+        return len(self.header) + sum(map(len, self.sample_chunks))
 
 
 class _Fragments(dict[str, str]):
@@ -78,16 +87,31 @@ Blocks = dict[tuple[str, tuple[str, ...]], dict[tuple[str, ...], str]]
 rendering (the names are part of the key: `{0}` alone would mix `cluster` and `collector`)."""
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """One batch of a family's lines as rendered: its rows' label blocks, its values packed as
+    doubles (bit for bit: 0.0 and -0.0 differ, as their text does) and its text."""
+
+    labels: list[str]
+    values: bytes
+    text: bytes
+
+
+Batches = dict[tuple[str, str, tuple[str, ...]], list[_Batch]]
+"""(sample name, block template, row label names) -> the family's batches, in order."""
+
+
 class KeptBlocks:
-    """The label blocks of one collector's last rendering, reused by its next one.
+    """The label blocks and family texts of one collector's last rendering, reused by its next.
 
     Owned by one refresh loop (renderings of one collector never overlap). It holds only the rows
-    of the last rendering: each rendering starts an empty `Blocks`, takes the blocks it needs from
-    the kept one, and replaces it when it has finished.
+    of the last rendering: each rendering starts an empty `Blocks` and `Batches`, takes what it
+    can from the kept ones, and replaces them when it has finished.
     """
 
     def __init__(self) -> None:
         self.blocks: Blocks = {}
+        self.batches: Batches = {}
 
     def __len__(self) -> int:
         return sum(len(rows) for rows in self.blocks.values())
@@ -149,37 +173,65 @@ def _block_template(family: Family, fragments: Fragments) -> tuple[str, list[_Fr
 
 
 def _family_lines(
-    family: Family, fragments: Fragments, blocks: Blocks, kept: Blocks | None = None
-) -> bytes:
-    """Sample lines, encoded batch by batch so no list of every line's string is ever alive.
+    family: Family,
+    fragments: Fragments,
+    blocks: Blocks,
+    kept: Blocks | None = None,
+    batches: Batches | None = None,
+    kept_batches: Batches | None = None,
+) -> tuple[bytes, ...]:
+    """Sample lines, one chunk per batch of `BATCH` rows, so no list of every line's string is
+    ever alive.
 
     Each row's label block is built once per rendering and shared by the families with the same
     labels (lag, committed offset and lag in seconds of one group-partition); a block of the
-    previous rendering (`kept`) is taken as it is."""
+    previous rendering (`kept`) is taken as it is. A batch whose blocks and values equal the
+    same batch of the previous rendering (`kept_batches`) is that batch's text, not rewritten.
+    """
     template, caches = _block_template(family, fragments)
     key = (template, family.label_names[: len(family.spec.labels)])
     known = blocks.setdefault(key, {})
     previous = kept.get(key, {}) if kept is not None else {}
+    text_key = (family.sample_name, *key)
+    old_batches = kept_batches.get(text_key, []) if kept_batches is not None else []
+    new_batches: list[_Batch] = []
+    if batches is not None and text_key not in batches:  # a second family of that name: not kept
+        batches[text_key] = new_batches
     block = template.format
     prefix = family.sample_name
     rows, values = family.rows, family.values
-    encoded = []
-    for start in range(0, len(values), _BATCH):
-        texts = []
-        batch = zip(rows[start : start + _BATCH], values[start : start + _BATCH], strict=True)
-        for row, value in batch:
+    chunks = []
+    for index, start in enumerate(range(0, len(values), BATCH)):
+        labels_of = []
+        for row in rows[start : start + BATCH]:
             labels = known.get(row)
             if labels is None:
                 labels = previous.get(row)
                 if labels is None:
                     labels = block(*map(getitem, caches, row))
                 known[row] = labels
-            if type(value) is int and -1_000_000_000_000_000 < value < 1_000_000:
-                texts.append(f"{prefix}{labels} {value}.0\n")  # value_text's first case, inline
-            else:
-                texts.append(f"{prefix}{labels} {value_text(value)}\n")
-        encoded.append("".join(texts).encode())
-    return b"".join(encoded)
+            labels_of.append(labels)
+        batch_values = values[start : start + BATCH]
+        packed = array("d", batch_values).tobytes()
+        old = old_batches[index] if index < len(old_batches) else None
+        if old is not None and old.values == packed and old.labels == labels_of:
+            text = old.text
+        else:
+            text = _lines(prefix, labels_of, batch_values)
+        new_batches.append(_Batch(labels_of, packed, text))
+        chunks.append(text)
+    return tuple(chunks)
+
+
+def _lines(prefix: str, labels_of: list[str], values: list[float]) -> bytes:
+    """The encoded lines of one batch."""
+    texts = []
+    for labels, value in zip(labels_of, values, strict=True):
+        if type(value) is int and -1_000_000_000_000_000 < value < 1_000_000:
+            texts.append(f"{prefix}{labels} {value}.0\n")  # value_text's first case, inline
+        else:
+            texts.append(f"{prefix}{labels} {value_text(value)}\n")
+    return "".join(texts).encode()
 
 
 def _label_text(sample: Sample) -> str:
@@ -228,35 +280,40 @@ def render_family(
     metric: Metric,
     fragments: Fragments | None = None,
     blocks: Blocks | None = None,
-    kept: Blocks | None = None,
+    kept: KeptBlocks | None = None,
+    batches: Batches | None = None,
 ) -> RenderedFamily:
     """Render one family like `generate_latest` does (and keep its OpenMetrics headers);
-    row label blocks come from `blocks` (this rendering's), then `kept` (the last one's)."""
+    row label blocks come from `blocks` (this rendering's), then `kept` (the last one's), whose
+    unchanged batches of lines are reused; this rendering's batches go into `batches`."""
     name, header, om_header = _headers(metric)
     if isinstance(metric, Family):
         lines = _family_lines(
             metric,
             fragments if fragments is not None else {},
             blocks if blocks is not None else {},
-            kept,
+            kept.blocks if kept is not None else None,
+            batches,
+            kept.batches if kept is not None else None,
         )
         return RenderedFamily(name, header, lines, om_header)
     text, om = _general_lines(metric)
     om_bytes = None if om is None else om.encode()
-    return RenderedFamily(name, header, text.encode(), om_header, om_bytes)
+    return RenderedFamily(name, header, (text.encode(),), om_header, om_bytes)
 
 
 def render_families(
     metrics: Iterable[Metric], kept: KeptBlocks | None = None
 ) -> tuple[RenderedFamily, ...]:
     """Render every family; label fragments and blocks are shared between them. With `kept`,
-    blocks of its last rendering are reused, and it keeps this rendering's blocks when done."""
+    blocks and unchanged batches of its last rendering are reused, and it keeps this
+    rendering's when done."""
     fragments: Fragments = {}
     blocks: Blocks = {}
-    previous = kept.blocks if kept is not None else None
-    rendered = tuple(render_family(m, fragments, blocks, previous) for m in metrics)
+    batches: Batches = {}
+    rendered = tuple(render_family(m, fragments, blocks, kept, batches) for m in metrics)
     if kept is not None:
-        kept.blocks = blocks
+        kept.blocks, kept.batches = blocks, batches
     return rendered
 
 
@@ -269,14 +326,15 @@ def family_chunks(
     merged: dict[str, list[bytes]] = {}
     for families in groups:
         for family in families:
-            samples = family.samples
+            samples: tuple[bytes, ...] = family.sample_chunks
             if openmetrics and family.om_samples is not None:
-                samples = family.om_samples
+                samples = (family.om_samples,)
             chunks = merged.get(family.name)
             if chunks is None:
-                merged[family.name] = [family.om_header if openmetrics else family.header, samples]
+                merged[family.name] = [family.om_header if openmetrics else family.header]
+                merged[family.name].extend(samples)
             else:
-                chunks.append(samples)
+                chunks.extend(samples)
     return [chunk for chunks in merged.values() for chunk in chunks]
 
 
