@@ -193,6 +193,21 @@ async def test_chunks_body_streams_the_exact_page() -> None:
         await runner.cleanup()
 
 
+def test_chunks_body_writes_small_chunks_joined_and_large_ones_as_views() -> None:
+    from exporter.exposition.body import SLICE, _slices
+
+    small = [bytes([i % 251]) * 100_000 for i in range(30)]  # a family's batches
+    chunks = [b"# HELP x\n", *small, b"b" * (2 * SLICE + 5), b"", b"tail 1\n"]
+    whole = b"".join(chunks)
+    for limit in (len(whole), len(whole) - 3, SLICE + 1, 0):
+        pieces = list(_slices(chunks, limit))
+        assert b"".join(pieces) == whole[:limit]
+        assert all(0 < len(p) <= SLICE for p in pieces)
+    pieces = list(_slices(chunks, len(whole)))
+    assert len(pieces) == -(-len(whole) // SLICE)  # as few writes as slices of the page
+    assert any(isinstance(p, memoryview) for p in pieces)  # the large chunk is not copied
+
+
 def test_accept_encoding_q_values() -> None:
     from exporter.web.routes import accepts_gzip
 
