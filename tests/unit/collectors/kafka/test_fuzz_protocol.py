@@ -24,27 +24,14 @@ from aiokafka.protocol import admin, commit, metadata, offset
 from aiokafka.protocol.api import Response
 from aiokafka.protocol.types import (
     Array,
-    Boolean,
-    Bytes,
-    CompactBytes,
-    Float64,
-    Int8,
-    Int16,
-    Int32,
-    Int64,
-    Schema,
-    String,
     TaggedFields,
-    UInt32,
-    UnsignedVarInt32,
-    VarInt32,
-    VarInt64,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from exporter.collectors.kafka.protocol import classic
 from exporter.collectors.kafka.protocol.classic import MalformedResponse
+from tests.support.schema_values import responses
 
 SHORT = settings(  # the default suite: the same inputs every run
     max_examples=200,
@@ -74,39 +61,7 @@ CASES: list[tuple[type[Response], Decoder]] = [
     for name in sorted(dir(module))
     if name.startswith(f"{prefix}Response_v")
 ]
-_INTS = {Int8: 8, Int16: 16, Int32: 32, Int64: 64, VarInt32: 32, VarInt64: 64}
 _EMPTY: dict[Any, Any] = {TaggedFields: {}}
-_WORDS = st.sampled_from(["g1", "g2", "t", "", "Stable", "Empty", "Dead", "PreparingRebalance"])
-
-
-def _values(field: Any) -> st.SearchStrategy[Any]:
-    """Values of one schema field type, biased to what the decoders look at."""
-    if field in _INTS:
-        bits = _INTS[field]
-        edges = st.sampled_from([-1, 0, 1, 3, 15, 16, 25, 69, -(2 ** (bits - 1))])
-        return st.just(0) | edges | st.integers(-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
-    if field in (UInt32, UnsignedVarInt32):
-        return st.integers(0, 2**32 - 1)
-    if field is Boolean:
-        return st.booleans()
-    if field is Float64:
-        return st.floats()
-    if field in (Bytes, CompactBytes):
-        return st.none() | st.binary(max_size=8)
-    if field is TaggedFields:
-        return st.just({})
-    if isinstance(field, String):
-        return st.none() | _WORDS | st.text(max_size=8)
-    if isinstance(field, Array):  # null (a length of -1) in one draw of eight
-        items = st.lists(_values(field.array_of), max_size=4)
-        return st.integers(0, 7).flatmap(lambda i: st.none() if i == 0 else items)
-    if isinstance(field, Schema):
-        return st.tuples(*(_values(f) for f in field.fields))
-    raise AssertionError(f"no strategy for schema field {field!r}")
-
-
-def _structured(cls: type[Response]) -> st.SearchStrategy[Response]:
-    return st.tuples(*(_values(f) for f in cls.SCHEMA.fields)).map(lambda v: cls(*v))
 
 
 def _check(decoder: Decoder, response: Response) -> str:
@@ -126,7 +81,7 @@ def _from_bytes(cls: type[Response], data: bytes) -> Response | None:
 
 def _prefixed(cls: type[Response]) -> st.SearchStrategy[bytes]:
     """Random bytes, and the encoding of a valid response cut or with random bytes spliced in."""
-    encoded = _structured(cls).map(lambda r: r.encode())
+    encoded = responses(cls).map(lambda r: r.encode())
     cut = st.tuples(encoded, st.integers(0, 64)).map(lambda t: t[0][: len(t[0]) - t[1]])
     spliced = st.tuples(encoded, st.integers(0, 64), st.binary(max_size=8)).map(
         lambda t: t[0][: t[1]] + t[2] + t[0][t[1] + len(t[2]) :]
@@ -141,7 +96,7 @@ def _structured_run(config: settings) -> Counter[str]:
     seen: Counter[str] = Counter()
 
     @config
-    @given(_CASE.flatmap(lambda case: st.tuples(st.just(case[1]), _structured(case[0]))))
+    @given(_CASE.flatmap(lambda case: st.tuples(st.just(case[1]), responses(case[0]))))
     def run(drawn: tuple[Decoder, Response]) -> None:
         decoder, response = drawn
         seen[_check(decoder, response)] += 1
