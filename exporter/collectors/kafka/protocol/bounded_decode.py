@@ -1,8 +1,11 @@
-"""Decoding a response frame with bounds: aiokafka's schemas walked field by field, every array
-length checked against a cap (by field name), the bytes left and a budget for the whole reply
-before anything is built, and a stop flag looked at while decoding (so a decode in a worker
-thread ends soon after its refresh is cancelled). Every decode error becomes MalformedResponse
-naming the field and the byte offset."""
+"""Decoding a response frame with bounds: every array length checked against a cap (by field
+name), the bytes left and a budget for the whole reply before anything is built, and a stop flag
+looked at while decoding (so a decode in a worker thread ends soon after its refresh is
+cancelled). Every decode error becomes MalformedResponse naming the field and the byte offset.
+
+The response type's compiled plan (`decode_plan`) decodes the frame; when a field is malformed,
+or the schema has no plan, aiokafka's schema is walked field by field (keeping the same bounds),
+which names the field and the offset where decoding failed."""
 
 from __future__ import annotations
 
@@ -16,39 +19,33 @@ from aiokafka.protocol.api import Response
 from aiokafka.protocol.types import Array, CompactArray, Int8, Int32, Schema, UnsignedVarInt32
 
 from exporter.collectors.kafka.protocol.classic import MalformedResponse
+from exporter.collectors.kafka.protocol.decode_bounds import (
+    ARRAY_LIMITS,
+    DEFAULT_ARRAY_LIMIT,
+    REPLY_ELEMENT_BUDGET,
+    Bounds,
+    DecodeStopped,
+    ResponseLimitExceeded,
+)
+from exporter.collectors.kafka.protocol.decode_plan import plan_of
 from exporter.collectors.kafka.protocol.wire_types import NullableStruct
 
-ARRAY_LIMITS: dict[str, int] = {
-    "members": 100_000,
-    "groups": 500_000,
-    "topics": 200_000,
-    "partitions": 100_000,
-}
-"""Elements an array of that field name may have (members per group, groups per reply,
-topics per reply, partitions per topic); far above what a real cluster answers."""
-DEFAULT_ARRAY_LIMIT = 1_000_000
-"""Elements any other array may have."""
-REPLY_ELEMENT_BUDGET = 4_000_000
-"""Array elements one reply may have in all (a 200,000-partition Metadata has about 1.4 million)."""
-_STOP_EVERY = 4096
-"""Elements decoded between two looks at the stop flag."""
-
-
-class ResponseLimitExceeded(MalformedResponse):
-    """A reply larger than a cap (frame bytes or element count): refused, not decoded."""
-
-
-class DecodeStopped(Exception):
-    """The decode was stopped (its request was cancelled)."""
+__all__ = [
+    "ARRAY_LIMITS",
+    "DEFAULT_ARRAY_LIMIT",
+    "REPLY_ELEMENT_BUDGET",
+    "DecodeStopped",
+    "ResponseLimitExceeded",
+    "decode_bounded",
+]
+_FIELD_ERRORS = (ValueError, IndexError, struct.error)
+"""What a malformed field raises (underrun, invalid UTF-8, bad varint)."""
 
 
 @dataclass
 class _Walk:
     data: BytesIO
-    size: int
-    stop: threading.Event | None
-    budget: int = REPLY_ELEMENT_BUDGET
-    seen: int = 0
+    bounds: Bounds
     path: str = ""
     """The field being decoded (for errors)."""
     at: int = 0
@@ -62,8 +59,23 @@ def decode_bounded(
 
     MalformedResponse (ResponseLimitExceeded for a cap) with the field and byte offset;
     DecodeStopped when `stop` is set meanwhile."""
+    start = data.tell()
+    plan = plan_of(response_type.SCHEMA, response_type.__name__)
+    if plan is not None:
+        buf = data.getvalue()
+        try:
+            values, end = plan(buf, start, Bounds(len(buf), stop))
+        except _FIELD_ERRORS:
+            data.seek(start)  # the walk below names the field and the offset
+        else:
+            data.seek(end)
+            return response_type(*values)
+    return _walk(response_type, data, stop)
+
+
+def _walk(response_type: type[Response], data: BytesIO, stop: threading.Event | None) -> Response:
     size = len(data.getbuffer())
-    walk = _Walk(data, size, stop)
+    walk = _Walk(data, Bounds(size, stop))
     schema: Schema = response_type.SCHEMA
     path = response_type.__name__
     try:
@@ -71,7 +83,7 @@ def decode_bounded(
             _value(walk, field, f"{path}.{name}")
             for name, field in zip(schema.names, schema.fields, strict=True)
         ]
-    except (ValueError, struct.error) as exc:  # underrun, invalid UTF-8, bad varint
+    except _FIELD_ERRORS as exc:
         raise MalformedResponse(
             f"{walk.path} at byte {walk.at} of the {size}-byte frame:"
             f" {exc.__class__.__name__}: {_short(exc)}"
@@ -107,24 +119,11 @@ def _array(walk: _Walk, field: Array, path: str) -> list[Any] | None:
         length = Int32.decode(walk.data)
     if length == -1:
         return None
-    name = path.rsplit(".", 1)[-1]
-    limit = ARRAY_LIMITS.get(name, DEFAULT_ARRAY_LIMIT)
-    left = walk.size - walk.data.tell()
-    where = f"{path} at byte {at} of the {walk.size}-byte frame"
-    if length < 0 or length > left:
-        raise MalformedResponse(f"{where}: array length {length} with {left} bytes left")
-    if length > limit:
-        raise ResponseLimitExceeded(f"{where}: {length} elements, over the limit of {limit}")
-    walk.seen += length
-    if walk.seen > walk.budget:
-        raise ResponseLimitExceeded(
-            f"{where}: over {walk.budget} array elements in one reply (the limit)"
-        )
+    walk.bounds.check_array(length, path, at, walk.data.tell())
     out = []
     element = field.array_of
     for i in range(length):
-        if walk.stop is not None and i % _STOP_EVERY == 0 and walk.stop.is_set():
-            raise DecodeStopped(path)
+        walk.bounds.check_stop(i, path)
         out.append(_value(walk, element, path))
     return out
 
