@@ -253,6 +253,8 @@ def _bytes(compact: bool) -> Step:
 
 def _tagged(buf: bytes, pos: int, bounds: Bounds) -> tuple[dict[int, bytes], int]:
     """Tagged fields: tag -> raw bytes, tags strictly increasing."""
+    if buf[pos] == 0:
+        return {}, pos + 1  # almost always: none
     count, pos = _uvarint(buf, pos)
     fields: dict[int, bytes] = {}
     previous = -1
