@@ -101,10 +101,16 @@ class CommitWindows:
         return self.observe_group(group, [(partition, offset, lag)], time)[0]
 
     def observe_group(
-        self, group: str, positions: Sequence[tuple[TopicPartition, int, int]], time: float
+        self,
+        group: str,
+        positions: Sequence[tuple[TopicPartition, int, int]],
+        time: float,
+        latest: list[int] | None = None,
     ) -> list[int]:
         """`observe` for each (partition, committed offset, lag) of `group` seen at `time`; their
-        slots, in order. One call per group keeps the per-observation work to array updates."""
+        slots, in order. One call per group keeps the per-observation work to array updates.
+        `latest`, when given, gets each slot's newest committed offset after the call, in order
+        (the one given, or the one kept when the observation was not newer)."""
         slots = self._slots.get(group)
         if slots is None:
             slots = self._slots[group] = {}
@@ -121,7 +127,11 @@ class CommitWindows:
             seen[slot] = generation
             count = counts[slot]
             if count and time <= times[slot]:
+                if latest is not None:
+                    latest.append(offsets[slot * size + (count - 1) % size])
                 continue
+            if latest is not None:
+                latest.append(offset)
             since = time
             if count:
                 newest = slot * size + (count - 1) % size
@@ -154,10 +164,6 @@ class CommitWindows:
                 self._free.append(slots.pop(partition))
             if not slots:
                 del self._slots[group]
-
-    def latest_offset(self, slot: int) -> int:
-        """The committed offset of the newest observation of `slot`."""
-        return self._offsets[slot * self.size + (self._count[slot] - 1) % self.size]
 
     def flags(self, slot: int) -> WindowFlags:
         """The window of `slot` as the status rules read it."""

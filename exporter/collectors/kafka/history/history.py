@@ -88,10 +88,13 @@ class History:
                     commits.keep(group, partition)  # hwm unknown now: kept, unobserved
                     continue
                 positions.append((partition, offset, newest - offset if newest > offset else 0))
-            slots = commits.observe_group(group, positions, now)
-            if wanted is not None:
-                for (partition, _offset, _lag), slot in zip(positions, slots, strict=True):
-                    wanted.add((*partition, commits.latest_offset(slot)))
+            if wanted is None:
+                commits.observe_group(group, positions, now)
+                continue
+            latest: list[int] = []
+            commits.observe_group(group, positions, now, latest)
+            for ((topic, number), _offset, _lag), offset in zip(positions, latest, strict=True):
+                wanted.add((topic, number, offset))
         commits.end()
         if wanted is not None:
             _keep_only(self.record_times, wanted)

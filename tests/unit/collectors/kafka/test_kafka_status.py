@@ -145,6 +145,20 @@ def test_commit_time_is_when_the_offset_was_first_seen() -> None:
     assert [o.since for o in window] == [0.0, 0.0, 2.0, 2.0]
 
 
+def test_a_group_observation_gives_each_slots_newest_offset() -> None:
+    windows = CommitWindows(3)
+    latest: list[int] = []
+    first = windows.observe_group("g", [(("t", 0), 5, 1), (("t", 1), 7, 0)], 10.0, latest)
+    assert latest == [5, 7]
+    latest.clear()
+    again = windows.observe_group("g", [(("t", 0), 6, 0), (("t", 1), 9, 0)], 10.0, latest)
+    assert again == first and latest == [5, 7]  # not newer than the last: the kept offsets
+    latest.clear()
+    windows.observe_group("g", [(("t", 0), 6, 0), (("t", 2), 1, 0)], 11.0, latest)
+    assert latest == [6, 1]
+    assert [o.offset for o in windows.observations(("g", "t", 0))] == [5, 6]
+
+
 def _state(hwm: int, committed: int, members: int, state: str = "Stable") -> ClusterState:
     return ClusterState(
         brokers=(),
