@@ -3,7 +3,8 @@
 
 aiokafka decodes a reply by walking its schema for every value, a method call and a
 `BytesIO.read` per field; the bounded walk adds a field path and an offset per field. A plan is
-made once per response type: each struct becomes a list of steps, a run of fixed-width fields
+made once per response type: each struct becomes a function of straight-line code (made from
+the schema with `exec`, as dataclasses and namedtuple make theirs), a run of fixed-width fields
 (int8/16/32/64, uint16/32, float64, boolean) one `struct.unpack_from`, strings, bytes, UUIDs,
 varints and tagged fields read from the buffer at an offset, an array of a fixed-width type in
 one unpack. Arrays keep every bound (`Bounds`), with the same errors as the walk. What a plan
@@ -58,6 +59,7 @@ FIXED: dict[type, str] = {
 _INT8 = struct.Struct(">b").unpack_from
 _INT16 = struct.Struct(">h").unpack_from
 _INT32 = struct.Struct(">i").unpack_from
+_UNDERRUN = "Buffer underrun decoding string"
 
 
 class Unplanned(Exception):
@@ -103,34 +105,60 @@ def _step(field: Any, path: str) -> Step:
 
 
 def _struct(schema: Schema, path: str) -> Step:
-    """A struct: its fields' steps in order, each run of fixed-width fields one unpack."""
-    steps: list[tuple[bool, Step]] = []  # (gives several values, step)
+    """A struct: one function made for it, its fields decoded in order by straight-line code
+    (each run of fixed-width fields one unpack; empty tagged fields and short compact strings,
+    nearly every one in a reply, read inline), the rest by the fields' steps."""
+    lines: list[str] = []
+    parts: list[str] = []  # the tuple's items
+    names: dict[str, Any] = {"_underrun": _UNDERRUN}
     codes = ""
-    for name, field in zip(schema.names, schema.fields, strict=True):
+
+    def flush() -> None:
+        nonlocal codes
+        if codes:
+            layout = struct.Struct(">" + codes)
+            name = f"u{len(names)}"
+            names[name] = layout.unpack_from
+            lines.append(f"    {name}v = {name}(buf, pos); pos += {layout.size}")
+            parts.append(f"*{name}v")
+            codes = ""
+
+    for field_name, field in zip(schema.names, schema.fields, strict=True):
         code = FIXED.get(_kind(field))
         if code is not None:
             codes += code
             continue
-        if codes:
-            steps.append((True, _run(codes)))
-            codes = ""
-        steps.append((False, _step(field, f"{path}.{name}")))
-    if codes:
-        steps.append((True, _run(codes)))
-    if len(steps) == 1 and steps[0][0]:
-        return steps[0][1]  # fixed-width fields only: the unpacked tuple is the struct
-
-    def decode(buf: bytes, pos: int, bounds: Bounds) -> tuple[Any, int]:
-        out: list[Any] = []
-        for several, step in steps:
-            value, pos = step(buf, pos, bounds)
-            if several:
-                out.extend(value)
-            else:
-                out.append(value)
-        return tuple(out), pos
-
+        flush()
+        name = f"s{len(names)}"
+        names[name] = _step(field, f"{path}.{field_name}")
+        kind = _kind(field)
+        if kind is TaggedFields:
+            lines.append(f"    if buf[pos] == 0: {name}v = {{}}; pos += 1")
+            lines.append(f"    else: {name}v, pos = {name}(buf, pos, bounds)")
+        elif kind is CompactString:
+            names[f"{name}e"] = field.encoding
+            lines.append("    n = buf[pos]")
+            lines.append("    if 0 < n < 0x80:")
+            lines.append("        end = pos + n")
+            lines.append("        if end > len(buf): raise ValueError(_underrun)")
+            lines.append(f"        {name}v = buf[pos + 1 : end].decode({name}e); pos = end")
+            lines.append(f"    else: {name}v, pos = {name}(buf, pos, bounds)")
+        else:
+            lines.append(f"    {name}v, pos = {name}(buf, pos, bounds)")
+        parts.append(f"{name}v")
+    flush()
+    if len(parts) == 1 and parts[0].startswith("*"):
+        return _run(_codes(schema))  # fixed-width fields only: the unpacked tuple
+    source = "def decode(buf, pos, bounds):\n" + "\n".join(lines)
+    source += f"\n    return ({''.join(part + ', ' for part in parts)}), pos\n"
+    exec(source, names)  # code made here from a schema, as dataclasses and namedtuple do
+    decode: Step = names["decode"]
     return decode
+
+
+def _codes(schema: Schema) -> str:
+    """The `struct` codes of a struct of fixed-width fields only."""
+    return "".join(FIXED[_kind(field)] for field in schema.fields)
 
 
 def _run(codes: str) -> Step:
@@ -227,7 +255,7 @@ def _string(encoding: str, compact: bool) -> Step:
             return None, pos
         end = pos + length
         if end > len(buf):
-            raise ValueError("Buffer underrun decoding string")
+            raise ValueError(_UNDERRUN)
         return buf[pos:end].decode(encoding), end
 
     return decode
