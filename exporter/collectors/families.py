@@ -9,7 +9,7 @@ still gives prometheus_client objects on demand (tests, foreign writers).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -91,6 +91,11 @@ class FamilyBuilder:
         """Add one sample."""
         self._rows.append(tuple(label_values))  # a tuple is kept as it is
         self._values.append(value)
+
+    def appenders(self) -> tuple[Callable[[tuple[str, ...]], object], Callable[[float], object]]:
+        """`add` as two list appends, for loops over every lag series: call both, the row (a
+        tuple of the spec's label values, kept as it is) and then its value."""
+        return self._rows.append, self._values.append
 
     def add_state(self, label_values: Sequence[str], states: Sequence[str], current: str) -> None:
         """Add a StateSet: one sample per state (its name is the last label, after

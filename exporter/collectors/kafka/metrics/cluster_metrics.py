@@ -168,6 +168,8 @@ def group_families(
     members = GROUP_MEMBERS.family(const)
     group_info = GROUP_INFO.family(const)
     numbers = PartitionLabels()
+    committed_row, committed_value = committed.appenders()
+    lag_row, lag_value = lag.appenders()
     for group, info in sorted(state.groups.items()):
         group_info.add([cluster, group, info.type, info.protocol_type], 1)
         if info.members is not None:
@@ -180,14 +182,16 @@ def group_families(
                 continue
             labels = (cluster, group, topic, numbers[number])  # shared by this series' families
             if per_partition:
-                committed.add(labels, offset)
+                committed_row(labels)
+                committed_value(offset)
             offset_sums[topic] = offset_sums.get(topic, 0) + offset
             part = parts.get(number)
             if part is None or part.newest is None:
                 continue
             partition_lag = max(part.newest - offset, 0)
             if per_partition:
-                lag.add(labels, partition_lag)
+                lag_row(labels)
+                lag_value(partition_lag)
             lag_sums[topic] = lag_sums.get(topic, 0) + partition_lag
         for topic, total in offset_sums.items():
             committed_sum.add([cluster, group, topic], total)

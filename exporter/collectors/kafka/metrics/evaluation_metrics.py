@@ -123,9 +123,11 @@ def to_metrics(
 
     worst: dict[str, float] = {}
     numbers = PartitionLabels()
+    seconds_row, seconds_value = lag_seconds.appenders()
     for (group, topic, number), seconds in evaluation.lag_seconds.items():
         if per_partition:
-            lag_seconds.add((cluster, group, topic, numbers[number]), seconds)
+            seconds_row((cluster, group, topic, numbers[number]))
+            seconds_value(seconds)
         if seconds > worst.get(group, -1.0):
             worst[group] = seconds
     for group, seconds in worst.items():
@@ -148,6 +150,7 @@ def to_metrics(
 
     gap = LOG_START_GAP.family(const_labels)
     gap_sum = LOG_START_GAP_SUM.family(const_labels)
+    gap_row, gap_value = gap.appenders()
     for group, info in sorted(state.groups.items()):
         sums: dict[str, int] = {}
         for (topic, number), offset in sorted(info.offsets.items()):
@@ -156,7 +159,8 @@ def to_metrics(
                 continue
             deleted = max(part.oldest - offset, 0)
             if per_partition:
-                gap.add((cluster, group, topic, numbers[number]), deleted)
+                gap_row((cluster, group, topic, numbers[number]))
+                gap_value(deleted)
             sums[topic] = sums.get(topic, 0) + deleted
         for topic, total in sums.items():
             gap_sum.add([cluster, group, topic], total)
