@@ -127,15 +127,21 @@ def _escape_label(text: str) -> str:
     return text
 
 
+_EXPONENT = "0{}" if floatToGoString(1.0e10) == "1e+010" else "{:02d}"
+"""How the installed prometheus_client writes the exponent of a large number."""
+
+
 def value_text(value: float) -> str:
     """`floatToGoString`, with shortcuts for the common integers and floats (same output)."""
     if type(value) is int:
         if -1_000_000_000_000_000 < value < 1_000_000:
             return f"{value}.0"
         if 0 < value < 1_000_000_000_000_000:
-            # repr(float) has 7+ digits before the point: prometheus_client writes d.ddde+0N.
+            # repr(float) has 7+ digits before the point: prometheus_client writes d.ddde+NN
+            # (d.ddde+0N before 0.21: `_EXPONENT` is the installed one's way).
             digits = str(value)
-            return f"{(digits[0] + '.' + digits[1:]).rstrip('0.')}e+0{len(digits) - 1}"
+            mantissa = (digits[0] + "." + digits[1:]).rstrip("0.")
+            return f"{mantissa}e+{_EXPONENT.format(len(digits) - 1)}"
     elif type(value) is float and -1e300 < value < 1_000_000:
         return repr(value)
     return floatToGoString(value)

@@ -110,3 +110,19 @@ async def test_the_page_served_gzipped_after_a_refresh_is_the_new_page() -> None
         prefix = exposition._page.gzip["text"]  # the page's own prefix, made when it was built
         if step > 0:  # the offsets and every lag after the first batch stayed: not compressed
             assert 0 < prefix.compressed < prefix.size / 2
+
+
+def test_large_integers_are_written_as_prometheus_client_writes_them() -> None:
+    from prometheus_client.utils import floatToGoString
+
+    from exporter.exposition.render import value_text
+
+    for digits in range(7, 16):  # offsets of busy topics reach 10^10..10^15
+        for value in (10 ** (digits - 1), 12 * 10 ** (digits - 2) + 7, 10**digits - 1):
+            assert value_text(value) == floatToGoString(value), value
+    kept = KeptBlocks()
+    as_int = [12_000_000_000] * len(ROWS)
+    render_families(_families(as_int, as_int), kept)
+    as_float = [12_000_000_000.0] * len(ROWS)  # the same double: the batch is reused
+    again = render_families(_families(as_float, as_float), kept)
+    assert _text(again) == _text(render_families(_families(as_float, as_float)))
