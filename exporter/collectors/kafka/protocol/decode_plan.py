@@ -211,7 +211,8 @@ def _array(field: Array, path: str) -> Step:
             return None, pos
         bounds.check_array(length, path, at, pos)
         if step is None:  # fixed-width elements: one unpack
-            bounds.check_stop(0, path)
+            if length:
+                bounds.check_stop(0, path)  # as the walk: before the first element
             values = struct.unpack_from(f">{length}{code}", buf, pos)
             return list(values), pos + struct.calcsize(f">{length}{code}")
         out: list[Any] = []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import struct
+import threading
 from io import BytesIO
 
 import pytest
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 import exporter.collectors.kafka.protocol as protocol
 from exporter.collectors.kafka.protocol.bounded_decode import _walk, decode_bounded
 from exporter.collectors.kafka.protocol.classic import MalformedResponse
-from exporter.collectors.kafka.protocol.decode_bounds import Bounds
+from exporter.collectors.kafka.protocol.decode_bounds import Bounds, DecodeStopped
 from exporter.collectors.kafka.protocol.decode_plan import plan_of
 from exporter.collectors.kafka.protocol.offset_fetch import OffsetFetchResponse_v8
 from tests.support.schema_values import responses
@@ -99,3 +100,18 @@ def test_a_plan_decodes_a_reply_of_5000_partitions_as_aiokafka_does() -> None:
     decoded = decode_bounded(OffsetFetchResponse_v8, BytesIO(raw))
     assert decoded == OffsetFetchResponse_v8.decode(BytesIO(raw))
     assert decoded.groups[99][1][0][1][49][1] == 1_000_049
+
+
+def test_a_stopped_decode_of_an_empty_array_ends_as_the_walk_ends() -> None:
+    from aiokafka.protocol.types import Array, Int32, Schema
+
+    class Ids(Response):  # a reply of one empty fixed-width array, decoded with the stop set
+        API_KEY, API_VERSION = 0, 0
+        SCHEMA = Schema(("ids", Array(Int32)), ("more", Array(Schema(("x", Int32)))))
+
+    stop = threading.Event()
+    stop.set()
+    raw = Ids([], []).encode()
+    assert decode_bounded(Ids, BytesIO(raw), stop) == _walk(Ids, BytesIO(raw), stop) == Ids([], [])
+    with pytest.raises(DecodeStopped):
+        decode_bounded(Ids, BytesIO(Ids([1], []).encode()), stop)
