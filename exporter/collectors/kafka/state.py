@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # protocol.log_dirs imports this module through protocol.classic
-    from exporter.collectors.kafka.protocol.log_dirs import LogDir
 
 
 @dataclass(frozen=True)
@@ -82,6 +78,27 @@ class ShareGroupInfo:
     members: int | None
     state: str | None = None
     partitions: dict[tuple[str, int], SharePartition] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LogDir:
+    """One log directory of a broker as DescribeLogDirs describes it."""
+
+    path: str
+    """The absolute path the broker names (e.g. `/var/lib/kafka/data`)."""
+    error: str | None = None
+    """Kafka's name of the log dir's error (e.g. KAFKA_STORAGE_ERROR: offline); None for none.
+    A log dir with an error has no partitions."""
+    sizes: dict[tuple[str, int], int] = field(default_factory=dict)
+    """(topic, partition) -> bytes of its log segments in this dir (the future log of a replica
+    being moved here by AlterReplicaLogDirs included: it takes space here)."""
+    used_bytes: int = 0
+    """Bytes of every partition the broker answered for in this dir (topics a filter later
+    leaves out of `sizes` included)."""
+    total_bytes: int | None = None
+    """Size of the volume the dir is on (v4, Kafka 3.3+); None when not known."""
+    usable_bytes: int | None = None
+    """Usable bytes left on that volume (v4); None when not known."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ per log dir from v4 (-1: not known).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka.errors import for_code
@@ -29,6 +28,7 @@ from exporter.collectors.kafka.protocol.api_versions import ApiVersions, negotia
 from exporter.collectors.kafka.protocol.classic import MalformedResponse
 from exporter.collectors.kafka.protocol.rows import Row, raise_top_error
 from exporter.collectors.kafka.protocol.wire_types import COMPACT_STRING, NO_TAGS, TAGS
+from exporter.collectors.kafka.state import LogDir
 
 API_KEY = 35
 
@@ -144,27 +144,6 @@ class DescribeLogDirsRequest(
     def prepare(self, versions: ApiVersions) -> Any:
         """The request struct for a broker offering `versions`."""
         return negotiate(self, versions)
-
-
-@dataclass(frozen=True)
-class LogDir:
-    """One log directory of a broker as DescribeLogDirs describes it."""
-
-    path: str
-    """The absolute path the broker names (e.g. `/var/lib/kafka/data`)."""
-    error: str | None = None
-    """Kafka's name of the log dir's error (e.g. KAFKA_STORAGE_ERROR: offline); None for none.
-    A log dir with an error has no partitions."""
-    sizes: dict[tuple[str, int], int] = field(default_factory=dict)
-    """(topic, partition) -> bytes of its log segments in this dir (the future log of a replica
-    being moved here by AlterReplicaLogDirs included: it takes space here)."""
-    used_bytes: int = 0
-    """Bytes of every partition the broker answered for in this dir (topics a filter later
-    leaves out of `sizes` included)."""
-    total_bytes: int | None = None
-    """Size of the volume the dir is on (v4, Kafka 3.3+); None when not known."""
-    usable_bytes: int | None = None
-    """Usable bytes left on that volume (v4); None when not known."""
 
 
 def decode_log_dirs(response: Response) -> tuple[LogDir, ...]:

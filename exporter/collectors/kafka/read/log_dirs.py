@@ -14,12 +14,8 @@ from dataclasses import replace
 from aiokafka.errors import KafkaError
 
 from exporter.collectors.kafka.protocol.classic import Send
-from exporter.collectors.kafka.protocol.log_dirs import (
-    DescribeLogDirsRequest,
-    LogDir,
-    decode_log_dirs,
-)
-from exporter.collectors.kafka.state import Broker
+from exporter.collectors.kafka.protocol.log_dirs import DescribeLogDirsRequest, decode_log_dirs
+from exporter.collectors.kafka.state import Broker, LogDir
 
 log = logging.getLogger(__name__)
 

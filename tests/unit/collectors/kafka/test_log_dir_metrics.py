@@ -5,8 +5,7 @@ offline dir as an error series without sizes; no state, no series."""
 from __future__ import annotations
 
 from exporter.collectors.kafka.metrics import log_dir_metrics
-from exporter.collectors.kafka.protocol.log_dirs import LogDir
-from exporter.collectors.kafka.state import ClusterState
+from exporter.collectors.kafka.state import ClusterState, LogDir
 
 
 def _series(state: ClusterState) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:

@@ -13,11 +13,8 @@ from aiokafka.errors import ClusterAuthorizationFailedError, IncompatibleBrokerV
 
 from exporter.collectors.kafka.protocol.bounded_decode import decode_bounded
 from exporter.collectors.kafka.protocol.classic import MalformedResponse
-from exporter.collectors.kafka.protocol.log_dirs import (
-    DescribeLogDirsRequest,
-    LogDir,
-    decode_log_dirs,
-)
+from exporter.collectors.kafka.protocol.log_dirs import DescribeLogDirsRequest, decode_log_dirs
+from exporter.collectors.kafka.state import LogDir
 
 Partition = tuple[int, int, int, bool]
 """(index, size, offset lag, is future)."""
