@@ -92,9 +92,9 @@ def _step(field: Any, path: str) -> Step:
     if kind in FIXED:
         return _fixed(FIXED[kind])
     if kind is CompactString or kind is String:
-        return _string(field.encoding, compact=kind is CompactString)
+        return _sized(kind is CompactString, False, field.encoding)
     if kind is Bytes or kind is CompactBytes:
-        return _bytes(compact=kind is CompactBytes)
+        return _sized(kind is CompactBytes, True, None)
     if kind is UnsignedVarInt32:
         return _uvarint
     if kind is TaggedFields:
@@ -197,6 +197,7 @@ def _array(field: Array, path: str) -> Step:
     compact = isinstance(field, CompactArray)
     element = field.array_of
     code = FIXED.get(_kind(element))
+    width = 0 if code is None else struct.calcsize(">" + code)
     step = None if code is not None else _step(element, path)
 
     def decode(buf: bytes, pos: int, bounds: Bounds) -> tuple[Any, int]:
@@ -214,7 +215,7 @@ def _array(field: Array, path: str) -> Step:
             if length:
                 bounds.check_stop(0, path)  # as the walk: before the first element
             values = struct.unpack_from(f">{length}{code}", buf, pos)
-            return list(values), pos + struct.calcsize(f">{length}{code}")
+            return list(values), pos + length * width
         out: list[Any] = []
         append = out.append
         for start in range(0, length, STOP_EVERY):
@@ -244,11 +245,18 @@ def _uvarint(buf: bytes, pos: int, bounds: Bounds | None = None) -> tuple[int, i
     return value | byte << shift, pos
 
 
-def _string(encoding: str, compact: bool) -> Step:
+def _sized(compact: bool, wide: bool, encoding: str | None) -> Step:
+    """A length-prefixed value (compact: varint length + 1; else int16, or int32 when `wide`),
+    negative for null: text in `encoding`, or the raw bytes when it is None."""
+    underrun = "Buffer underrun decoding Bytes" if encoding is None else _UNDERRUN
+
     def decode(buf: bytes, pos: int, bounds: Bounds) -> tuple[Any, int]:
         if compact:
             length, pos = _uvarint(buf, pos)
             length -= 1
+        elif wide:
+            length = _INT32(buf, pos)[0]
+            pos += 4
         else:
             length = _INT16(buf, pos)[0]
             pos += 2
@@ -256,26 +264,9 @@ def _string(encoding: str, compact: bool) -> Step:
             return None, pos
         end = pos + length
         if end > len(buf):
-            raise ValueError(_UNDERRUN)
-        return buf[pos:end].decode(encoding), end
-
-    return decode
-
-
-def _bytes(compact: bool) -> Step:
-    def decode(buf: bytes, pos: int, bounds: Bounds) -> tuple[Any, int]:
-        if compact:
-            length, pos = _uvarint(buf, pos)
-            length -= 1
-        else:
-            length = _INT32(buf, pos)[0]
-            pos += 4
-        if length < 0:
-            return None, pos
-        end = pos + length
-        if end > len(buf):
-            raise ValueError("Buffer underrun decoding Bytes")
-        return buf[pos:end], end
+            raise ValueError(underrun)
+        raw = buf[pos:end]
+        return (raw if encoding is None else raw.decode(encoding)), end
 
     return decode
 
