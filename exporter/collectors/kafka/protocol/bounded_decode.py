@@ -19,25 +19,10 @@ from aiokafka.protocol.api import Response
 from aiokafka.protocol.types import Array, CompactArray, Int8, Int32, Schema, UnsignedVarInt32
 
 from exporter.collectors.kafka.protocol.classic import MalformedResponse
-from exporter.collectors.kafka.protocol.decode_bounds import (
-    ARRAY_LIMITS,
-    DEFAULT_ARRAY_LIMIT,
-    REPLY_ELEMENT_BUDGET,
-    Bounds,
-    DecodeStopped,
-    ResponseLimitExceeded,
-)
+from exporter.collectors.kafka.protocol.decode_bounds import Bounds
 from exporter.collectors.kafka.protocol.decode_plan import plan_of
 from exporter.collectors.kafka.protocol.wire_types import NullableStruct
 
-__all__ = [
-    "ARRAY_LIMITS",
-    "DEFAULT_ARRAY_LIMIT",
-    "REPLY_ELEMENT_BUDGET",
-    "DecodeStopped",
-    "ResponseLimitExceeded",
-    "decode_bounded",
-]
 _FIELD_ERRORS = (ValueError, IndexError, struct.error)
 """What a malformed field raises (underrun, invalid UTF-8, bad varint)."""
 

@@ -25,11 +25,9 @@ from aiokafka.protocol.api import Request, Response
 
 from exporter.collectors.kafka.config import KafkaConfig
 from exporter.collectors.kafka.protocol.api_versions import ApiVersions, api_name, node_versions
-from exporter.collectors.kafka.protocol.bounded_decode import (
-    ResponseLimitExceeded,
-    decode_bounded,
-)
+from exporter.collectors.kafka.protocol.bounded_decode import decode_bounded
 from exporter.collectors.kafka.protocol.classic import MalformedResponse, Send
+from exporter.collectors.kafka.protocol.decode_bounds import ResponseLimitExceeded
 from exporter.collectors.kafka.protocol.describe_quorum import API_KEY as DESCRIBE_QUORUM
 from exporter.collectors.kafka.protocol.describe_quorum import (
     DescribeQuorumRequest,

@@ -10,13 +10,13 @@ from io import BytesIO
 import pytest
 from aiokafka.protocol.types import Int32, UnsignedVarInt32
 
-from exporter.collectors.kafka.protocol.bounded_decode import (
+from exporter.collectors.kafka.protocol.bounded_decode import decode_bounded
+from exporter.collectors.kafka.protocol.classic import MalformedResponse
+from exporter.collectors.kafka.protocol.decode_bounds import (
     ARRAY_LIMITS,
     DecodeStopped,
     ResponseLimitExceeded,
-    decode_bounded,
 )
-from exporter.collectors.kafka.protocol.classic import MalformedResponse
 from exporter.collectors.kafka.protocol.group_describe import ConsumerGroupDescribeResponse_v1
 from exporter.collectors.kafka.protocol.offset_fetch import OffsetFetchResponse_v8
 from exporter.collectors.kafka.read import broker_features
