@@ -68,3 +68,13 @@ def field_values(field: Any) -> st.SearchStrategy[Any]:
 def responses(cls: type[Response]) -> st.SearchStrategy[Response]:
     """Structurally valid responses of `cls` with random field values."""
     return st.tuples(*(field_values(f) for f in cls.SCHEMA.fields)).map(lambda v: cls(*v))
+
+
+def damaged(cls: type[Response]) -> st.SearchStrategy[bytes]:
+    """Encodings of valid responses of `cls` cut short or with random bytes spliced in."""
+    encoded = responses(cls).map(lambda r: r.encode())
+    cut = st.tuples(encoded, st.integers(0, 64)).map(lambda t: t[0][: len(t[0]) - t[1]])
+    spliced = st.tuples(encoded, st.integers(0, 64), st.binary(max_size=8)).map(
+        lambda t: t[0][: t[1]] + t[2] + t[0][t[1] + len(t[2]) :]
+    )
+    return cut | spliced

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from exporter.collectors.kafka.protocol import classic
 from exporter.collectors.kafka.protocol.classic import MalformedResponse
-from tests.support.schema_values import responses
+from tests.support.schema_values import damaged, responses
 
 SHORT = settings(  # the default suite: the same inputs every run
     max_examples=200,
@@ -81,12 +81,7 @@ def _from_bytes(cls: type[Response], data: bytes) -> Response | None:
 
 def _prefixed(cls: type[Response]) -> st.SearchStrategy[bytes]:
     """Random bytes, and the encoding of a valid response cut or with random bytes spliced in."""
-    encoded = responses(cls).map(lambda r: r.encode())
-    cut = st.tuples(encoded, st.integers(0, 64)).map(lambda t: t[0][: len(t[0]) - t[1]])
-    spliced = st.tuples(encoded, st.integers(0, 64), st.binary(max_size=8)).map(
-        lambda t: t[0][: t[1]] + t[2] + t[0][t[1] + len(t[2]) :]
-    )
-    return st.binary(max_size=256) | cut | spliced
+    return st.binary(max_size=256) | damaged(cls)
 
 
 _CASE = st.sampled_from(CASES)
