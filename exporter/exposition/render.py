@@ -105,8 +105,8 @@ class KeptBlocks:
     """The label blocks and family texts of one collector's last rendering, reused by its next.
 
     Owned by one refresh loop (renderings of one collector never overlap). It holds only the rows
-    of the last rendering: each rendering starts an empty `Blocks` and `Batches`, takes what it
-    can from the kept ones, and replaces them when it has finished.
+    of the last rendering: each rendering fills an empty one of its own, taking what it can from
+    the kept one, and the kept one takes its content when it has finished.
     """
 
     def __init__(self) -> None:
@@ -179,30 +179,26 @@ def _block_template(family: Family, fragments: Fragments) -> tuple[str, list[_Fr
 
 
 def _family_lines(
-    family: Family,
-    fragments: Fragments,
-    blocks: Blocks,
-    kept: Blocks | None = None,
-    batches: Batches | None = None,
-    kept_batches: Batches | None = None,
+    family: Family, fragments: Fragments, current: KeptBlocks, kept: KeptBlocks | None = None
 ) -> tuple[bytes, ...]:
     """Sample lines, one chunk per batch of `BATCH` rows, so no list of every line's string is
     ever alive.
 
     Each row's label block is built once per rendering and shared by the families with the same
-    labels (lag, committed offset and lag in seconds of one group-partition); a block of the
-    previous rendering (`kept`) is taken as it is. A batch whose blocks and values equal the
-    same batch of the previous rendering (`kept_batches`) is that batch's text, not rewritten.
+    labels (lag, committed offset and lag in seconds of one group-partition): this rendering's
+    blocks and batches go into `current`. A block of the previous rendering (`kept`) is taken as
+    it is, and a batch whose blocks and values equal the same batch of it is that batch's text,
+    not rewritten.
     """
     template, caches = _block_template(family, fragments)
     key = (template, family.label_names[: len(family.spec.labels)])
-    known = blocks.setdefault(key, {})
-    previous = kept.get(key, {}) if kept is not None else {}
+    known = current.blocks.setdefault(key, {})
+    previous = kept.blocks.get(key, {}) if kept is not None else {}
     text_key = (family.sample_name, *key)
-    old_batches = kept_batches.get(text_key, []) if kept_batches is not None else []
+    old_batches = kept.batches.get(text_key, []) if kept is not None else []
     new_batches: list[_Batch] = []
-    if batches is not None and text_key not in batches:  # a second family of that name: not kept
-        batches[text_key] = new_batches
+    if text_key not in current.batches:  # a second family of that name: not kept
+        current.batches[text_key] = new_batches
     block = template.format
     prefix = family.sample_name
     rows, values = family.rows, family.values
@@ -285,22 +281,19 @@ def _general_lines(metric: Metric) -> tuple[str, str | None]:
 def render_family(
     metric: Metric,
     fragments: Fragments | None = None,
-    blocks: Blocks | None = None,
+    current: KeptBlocks | None = None,
     kept: KeptBlocks | None = None,
-    batches: Batches | None = None,
 ) -> RenderedFamily:
     """Render one family like `generate_latest` does (and keep its OpenMetrics headers);
-    row label blocks come from `blocks` (this rendering's), then `kept` (the last one's), whose
-    unchanged batches of lines are reused; this rendering's batches go into `batches`."""
+    row label blocks come from `current` (this rendering's), then `kept` (the last one's), whose
+    unchanged batches of lines are reused; this rendering's batches go into `current`."""
     name, header, om_header = _headers(metric)
     if isinstance(metric, Family):
         lines = _family_lines(
             metric,
             fragments if fragments is not None else {},
-            blocks if blocks is not None else {},
-            kept.blocks if kept is not None else None,
-            batches,
-            kept.batches if kept is not None else None,
+            current if current is not None else KeptBlocks(),
+            kept,
         )
         return RenderedFamily(name, header, lines, om_header)
     text, om = _general_lines(metric)
@@ -315,11 +308,10 @@ def render_families(
     blocks and unchanged batches of its last rendering are reused, and it keeps this
     rendering's when done."""
     fragments: Fragments = {}
-    blocks: Blocks = {}
-    batches: Batches = {}
-    rendered = tuple(render_family(m, fragments, blocks, kept, batches) for m in metrics)
+    current = KeptBlocks()
+    rendered = tuple(render_family(m, fragments, current, kept) for m in metrics)
     if kept is not None:
-        kept.blocks, kept.batches = blocks, batches
+        kept.blocks, kept.batches = current.blocks, current.batches
     return rendered
 
 
