@@ -54,16 +54,41 @@ STATUS_NAMES: tuple[str, ...] = ("OK", "WARN", "STALL", "STOP", "ERR")
 
 def window_status(flags: WindowFlags, members: int | None, now: float) -> ConsumerStatus:
     """Status of one partition from its window, given as `CommitWindows` flags."""
-    if not flags.full or flags.zero:
+    return status_of(
+        flags.full,
+        flags.zero,
+        flags.rewound,
+        flags.moved,
+        flags.decreased,
+        flags.first_since,
+        flags.last_since,
+        members,
+        now,
+    )
+
+
+def status_of(
+    full: bool,
+    zero: int,
+    rewound: int,
+    moved: int,
+    decreased: int,
+    first_since: float,
+    last_since: float,
+    members: int | None,
+    now: float,
+) -> ConsumerStatus:
+    """`window_status` from the fields of `WindowFlags` one by one (the evaluation reads them
+    straight from `CommitWindows.arrays()`, without a flags tuple per lag series)."""
+    if not full or zero:
         return ConsumerStatus.OK
-    if flags.rewound:
+    if rewound:
         return ConsumerStatus.ERR
-    first_commit, last_commit = flags.first_since, flags.last_since
-    if now - last_commit > last_commit - first_commit and not members:
+    if now - last_since > last_since - first_since and not members:
         return ConsumerStatus.STOP
-    if not flags.moved:
+    if not moved:
         return ConsumerStatus.STALL
-    if not flags.decreased:
+    if not decreased:
         return ConsumerStatus.WARN
     return ConsumerStatus.OK
 

@@ -13,7 +13,7 @@ from exporter.collectors.kafka.evaluate.consumer_status import (
     ConsumerStatus,
     GroupStatus,
     group_status,
-    window_status,
+    status_of,
 )
 from exporter.collectors.kafka.evaluate.lag_time import WatermarkLine, record_lag_seconds
 from exporter.collectors.kafka.history.commit_windows import GroupPartition
@@ -66,27 +66,58 @@ def evaluate(
     lag_seconds: dict[GroupPartition, float] = {}
     statuses: dict[str, GroupStatus] = {}
     record_times, capped_keys = history.record_times, history.capped
+    # The windows' storage read in place (the flags of `CommitWindows.flags`, field by field):
+    # this loop runs once per lag series.
+    windows = commits.arrays()
+    size, counts, times, offsets, lags, since = (
+        windows.size,
+        windows.counts,
+        windows.times,
+        windows.offsets,
+        windows.lags,
+        windows.since,
+    )
+    zero, rewound, moved, decreased = (
+        windows.zero,
+        windows.rewound,
+        windows.moved,
+        windows.decreased,
+    )
     for group in sorted(state.groups):
         info = state.groups[group]
+        members = info.members
         partitions: dict[TopicPartition, ConsumerStatus] = {}
         full = 0
         slots = commits.of_group(group)
         for topic_partition in sorted(info.offsets):
             slot = slots.get(topic_partition)
-            if slot is None:
-                continue
-            last = commits.flags(slot)
-            if last.time != now:
+            if slot is None or times[slot] != now:
                 continue  # not observed this refresh (high watermark unknown): no verdict on it
-            full += last.full
-            partitions[topic_partition] = window_status(last, info.members, now)
+            count = counts[slot]
+            base = slot * size
+            newest = base + (count - 1) % size
+            if count >= size:
+                full += 1
+                partitions[topic_partition] = status_of(
+                    True,
+                    zero[slot],
+                    rewound[slot],
+                    moved[slot],
+                    decreased[slot],
+                    since[base + count % size],
+                    since[newest],
+                    members,
+                    now,
+                )
+            else:
+                partitions[topic_partition] = ConsumerStatus.OK  # window not full yet
             if method == "off":
                 continue
             topic, number = topic_partition
             seconds: float | None = None
-            committed = last.offset
+            committed = offsets[newest]
             key = (topic, number, committed)
-            if last.lag == 0 or key in nothing_pending:
+            if lags[newest] == 0 or key in nothing_pending:
                 lag_seconds[(group, topic, number)] = 0.0
                 continue
             partition = partitions_seen.get(topic_partition)
@@ -139,7 +170,7 @@ def _catchup(history: History, state: ClusterState) -> dict[tuple[str, str], flo
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Partition:
     """What `evaluate` needs of one partition, prepared once for every group on it."""
 

@@ -58,6 +58,22 @@ class WindowFlags(NamedTuple):
     """`since` of the newest observation."""
 
 
+class WindowArrays(NamedTuple):
+    """`CommitWindows`' storage, for a reader that walks many slots at once (read only): the
+    window of slot s holds observations s * size + i % size for i < counts[s]."""
+
+    size: int
+    counts: array[int]
+    times: array[float]
+    offsets: array[int]
+    lags: array[int]
+    since: array[float]
+    zero: list[int]
+    rewound: list[int]
+    moved: list[int]
+    decreased: list[int]
+
+
 _make_tuple = tuple.__new__
 
 
@@ -185,6 +201,21 @@ class CommitWindows:
                 self._since[first],
                 self._since[newest],
             ),
+        )
+
+    def arrays(self) -> WindowArrays:
+        """The storage itself (valid until the next update), for `flags` over many slots."""
+        return WindowArrays(
+            self.size,
+            self._count,
+            self._time,
+            self._offsets,
+            self._lags,
+            self._since,
+            self._zero,
+            self._rewound,
+            self._moved,
+            self._decreased,
         )
 
     def observations(self, key: GroupPartition) -> tuple[Observation, ...]:

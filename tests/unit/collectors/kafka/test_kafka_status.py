@@ -231,3 +231,38 @@ def test_lag_seconds_max_and_method_off() -> None:
     assert samples["kafka_consumergroup_lag_seconds_max"] == 9.9
     off = evaluate(history, later, 10.0, TimeLagConfig(method="off"))
     assert off.lag_seconds == {}
+
+
+def test_evaluation_reads_each_window_as_the_rules_do_on_random_walks() -> None:
+    """`evaluate` reads the windows' storage in place, field by field: on random walks of many
+    partitions through `History.update` (windows filling, sliding, slots freed and reused), every
+    partition's status is the reference rules' verdict over its window of observations."""
+    rng = random.Random(11)
+    size, partitions = 4, 24
+    history = History(time_lag_window=60, status_window=size)
+    offsets = {p: 100 for p in range(partitions)}
+    hwms = {p: 100 + rng.randint(0, 3) for p in range(partitions)}
+    seen = set()
+    for step in range(40):
+        now = float(step * 40 + rng.choice((0, 0, 35)))  # some refreshes late: STOP
+        for p in range(partitions):
+            hwms[p] += rng.choice((0, 1, 3))
+            offsets[p] = min(offsets[p] + rng.choice((0, 0, 1, 2, -1)), hwms[p])
+        live = [p for p in range(partitions) if step % 7 != 3 or p % 5]  # some leave, come back
+        members = rng.choice((None, 0, 2))
+        state = ClusterState(
+            brokers=(),
+            topics={"t": {p: PartitionInfo(0, newest=hwms[p]) for p in range(partitions)}},
+            groups={"g": GroupInfo(members, "Stable", {("t", p): offsets[p] for p in live})},
+        )
+        history.update(state, now)
+        verdict = evaluate(history, state, now, TimeLagConfig()).statuses["g"]
+        assert sorted(verdict.partitions) == [("t", p) for p in live]
+        for p in live:
+            window = history.commits.observations(("g", "t", p))
+            expected = partition_status(window, size, members, now)
+            assert verdict.partitions[("t", p)] is expected, (step, p, window)
+            seen.add(expected)
+        full = sum(len(history.commits.observations(("g", "t", p))) == size for p in live)
+        assert verdict.complete == full / len(live)
+    assert seen == set(Status)
