@@ -49,15 +49,20 @@ class WatermarkLine:
             return 0.0
         if len(offsets) < 2 or times[-1] <= times[0]:
             return None  # a single observation says nothing about time
-        return max(now - self._appended_at(committed + 1), 0.0)
-
-    def _appended_at(self, watermark: int) -> float:
-        """When the high watermark reached `watermark` (interpolated, or bounded extrapolation)."""
-        offsets, times = self._offsets, self._times
-        if watermark > offsets[0]:
+        watermark = committed + 1
+        if watermark > offsets[0]:  # inside the table: interpolated (the common case, inline)
             index = bisect_left(offsets, watermark)
-            share = (watermark - offsets[index - 1]) / (offsets[index] - offsets[index - 1])
-            return times[index - 1] + share * (times[index] - times[index - 1])
+            before = index - 1
+            share = (watermark - offsets[before]) / (offsets[index] - offsets[before])
+            appended = times[before] + share * (times[index] - times[before])
+        else:
+            appended = self._extrapolated(watermark)
+        return now - appended if now > appended else 0.0
+
+    def _extrapolated(self, watermark: int) -> float:
+        """When the high watermark reached `watermark`, at or below the table's oldest point:
+        extrapolated backwards at the recent produce rate, at most as far as the table spans."""
+        offsets, times = self._offsets, self._times
         if self._rate is None:
             self._rate = produce_rate(self._points, self._window)
         rate = self._rate
