@@ -151,13 +151,19 @@ def to_metrics(
     gap = LOG_START_GAP.family(const_labels)
     gap_sum = LOG_START_GAP_SUM.family(const_labels)
     gap_row, gap_value = gap.appenders()
+    oldest_of = {
+        (topic, number): part.oldest
+        for topic, parts in state.topics.items()
+        for number, part in parts.items()
+        if part.oldest is not None
+    }
     for group, info in sorted(state.groups.items()):
         sums: dict[str, int] = {}
         for (topic, number), offset in sorted(info.offsets.items()):
-            part = state.topics.get(topic, {}).get(number)
-            if offset < 0 or part is None or part.oldest is None:
+            oldest = oldest_of.get((topic, number))
+            if offset < 0 or oldest is None:
                 continue
-            deleted = max(part.oldest - offset, 0)
+            deleted = oldest - offset if oldest > offset else 0
             if per_partition:
                 gap_row((cluster, group, topic, numbers[number]))
                 gap_value(deleted)
