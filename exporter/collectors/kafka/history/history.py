@@ -110,12 +110,24 @@ def live_partitions(state: ClusterState) -> Iterable[TopicPartition]:
 
 def committed_positions(state: ClusterState) -> Iterable[tuple[str, str, int, int, int]]:
     """(group, topic, partition, committed offset, lag) for every commit on a known partition."""
+    newest_of = {
+        (topic, number): part.newest
+        for topic, parts in state.topics.items()
+        for number, part in parts.items()
+        if part.newest is not None
+    }
     for group, info in state.groups.items():
-        for (topic, number), offset in info.offsets.items():
-            part = state.topics.get(topic, {}).get(number)
-            if offset < 0 or part is None or part.newest is None:
+        for partition, offset in info.offsets.items():
+            newest = newest_of.get(partition)
+            if offset < 0 or newest is None:
                 continue
-            yield group, topic, number, offset, max(part.newest - offset, 0)
+            yield (
+                group,
+                partition[0],
+                partition[1],
+                offset,
+                newest - offset if newest > offset else 0,
+            )
 
 
 def _keep_only(table: dict[K, V], keys: set[K]) -> None:
