@@ -14,6 +14,7 @@ other series of a refresh are never late because of them. Reads share one semaph
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import time
 from collections.abc import Callable
@@ -44,6 +45,12 @@ class Drained:
     requests: int = 0
 
 
+def _oldest_first(item: tuple[RecordKey, tuple[float, int, int, int]]) -> tuple[float, int]:
+    """Rank of a candidate read: the largest estimated age first, then the largest lag."""
+    _key, (age, lag, _read_from, _leader) = item
+    return -age, -lag
+
+
 class RecordReads:
     """Plans, runs and collects the reads of records at committed offsets for one collector."""
 
@@ -71,7 +78,9 @@ class RecordReads:
         for partition, when in list(self._denied.items()):
             if now - when > DENIED_RETRY_S:
                 del self._denied[partition]
-        candidates: dict[RecordKey, tuple[float, int, RecordWanted]] = {}
+        # key -> (estimated age, lag, offset to read from, leader); the reads are made only for
+        # the chosen ones
+        candidates: dict[RecordKey, tuple[float, int, int, int]] = {}
         lines: dict[tuple[str, int], WatermarkLine | None] = {}
         auto = method == "auto"
         # (topic, partition) -> its watermark table's first offset (-1 without a table)
@@ -103,10 +112,13 @@ class RecordReads:
             line = lines[(topic, number)]
             estimate = None if line is None else line.lag_seconds(offset, wall)
             age = float("inf") if estimate is None else estimate
-            wanted = RecordWanted(topic, number, max(offset, part.oldest or 0), part.leader)
-            candidates[key] = (age, lag, wanted)
-        ranked = sorted(candidates.items(), key=lambda kv: (-kv[1][0], -kv[1][1]))
-        return [wanted for _key, (_age, _lag, wanted) in ranked[: self._per_refresh]]
+            candidates[key] = (age, lag, max(offset, part.oldest or 0), part.leader)
+        # as sorted(...)[:per_refresh], stable too, without sorting every candidate
+        ranked = heapq.nsmallest(self._per_refresh, candidates.items(), key=_oldest_first)
+        return [
+            RecordWanted(topic, number, read_from, leader)
+            for (topic, number, _offset), (_age, _lag, read_from, leader) in ranked
+        ]
 
     async def run(self, wanted: list[RecordWanted], offsets: dict[RecordWanted, int], wait: float):
         """Read `wanted` (committed offset of each in `offsets`), waiting at most `wait` s."""

@@ -51,6 +51,35 @@ def test_auto_reads_only_what_the_history_cannot_place_within_the_budget() -> No
     assert sorted(w.partition for w in planned) == [1, 3]
 
 
+def test_the_budget_takes_the_largest_lags_first_and_ties_in_reading_order() -> None:
+    """Ranking picks `per_refresh` of many candidates without sorting them all: the pick must be
+    the head of the full, stable ranking (many equal lags, one record wanted by two groups)."""
+    hwm = {p: 1000 for p in range(30)}
+    groups = {
+        "a": {p: 1000 - (p % 4) * 10 for p in range(30)},  # lags 0, 10, 20, 30 repeating
+        "b": {p: 1000 - (p % 3) * 20 for p in range(30)},  # lags 0, 20, 40
+        "c": {p: 1000 - (p % 4) * 10 for p in range(0, 30, 2)},  # a's records again
+    }
+    state = ClusterState(
+        brokers=(),
+        topics={"t": {p: PartitionInfo(0, newest=h) for p, h in hwm.items()}},
+        groups={
+            g: GroupInfo(1, offsets={("t", p): o for p, o in o_.items()})
+            for g, o_ in groups.items()
+        },
+    )
+    in_order: dict[tuple[int, int], int] = {}  # (partition, offset) -> lag, first seen first
+    for offsets in groups.values():
+        for p, o in offsets.items():
+            if o < hwm[p]:
+                in_order.setdefault((p, o), hwm[p] - o)
+    ranked = sorted(in_order, key=lambda k: -in_order[k])
+    for budget in (1, 7, 16, 40, 100):
+        reads = RecordReads("c", _unused_send, 4, per_refresh=budget)
+        planned = reads.plan(state, History(time_lag_window=60, status_window=3), "auto")
+        assert [(w.partition, w.offset) for w in planned] == ranked[:budget]
+
+
 def test_pending_counts_estimates_waiting_for_a_read() -> None:
     history = History(time_lag_window=60, status_window=3)
     for t, hwm in ((0.0, 100), (10.0, 110)):
