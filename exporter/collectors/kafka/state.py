@@ -52,7 +52,9 @@ class GroupInfo:
     """Members as the group's describe API counts them; None when the describe failed."""
     state: str | None = None
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)
-    """(topic, partition) -> committed offset; partitions without a commit are absent."""
+    """(topic, partition) -> committed offset; partitions without a commit are absent. The reader
+    builds it in (topic, partition) order: each conversion still iterates it sorted (exposition
+    order), and sorting what is in order already takes one comparison per partition."""
     type: str = "classic"
     """The group's type as ListGroups v5 names it (classic, consumer, streams); classic where the
     broker does not say (brokers before ListGroups v5 have classic groups only)."""

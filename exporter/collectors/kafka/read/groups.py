@@ -221,7 +221,8 @@ class GroupReads:
             groups[group] = GroupInfo(
                 members=members,
                 state=state,
-                offsets=details.offsets.get(group, {}),
+                # in order once here: the four per-series loops of a refresh each sort it again
+                offsets=dict(sorted(details.offsets.get(group, {}).items())),
                 type=entry.type,
                 protocol_type=entry.protocol_type,
                 member_details=described.details if described is not None else (),
