@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+import pytest
+
 from exporter.collectors.kafka.evaluate.consumer_status import ConsumerStatus as Status
 from exporter.collectors.kafka.evaluate.consumer_status import group_status, window_status
 from exporter.collectors.kafka.evaluate.evaluation import Evaluation, evaluate
@@ -138,6 +140,25 @@ def test_bit_registers_agree_with_the_rules_on_sliding_windows() -> None:
             assert window_status(windows.flags(slot), members, now) is expected, window
             seen.add(expected)
     assert seen == set(Status)
+
+
+@pytest.mark.parametrize("size", [63, 64, 65, 130])
+def test_wide_windows_keep_every_bit(size: int) -> None:
+    """Registers of up to 64 bits live in an unsigned 64-bit array, wider ones in Python ints:
+    at both sides of the edge a walk longer than the window gives the reference verdict after
+    every observation (a register that lost its top bit, or refused it, would not)."""
+    rng = random.Random(size)
+    for walk in range(6):
+        windows = CommitWindows(size)
+        offset, lag = 100, 1
+        for t in range(size + 40):
+            offset += rng.choice((0, 0, 0, 1, -1)) if walk % 2 else rng.choice((0, 1))
+            # lag 0 only in the first observations, so that it leaves the window
+            lag = 0 if t < 2 and walk % 3 == 0 else lag + rng.choice((0, 1, 2))
+            slot = windows.observe("g", ("t", 0), offset, lag, float(t))
+            window = windows.observations(("g", "t", 0))
+            expected = partition_status(window, size, 1, float(t))
+            assert window_status(windows.flags(slot), 1, float(t)) is expected, (t, walk)
 
 
 def test_commit_time_is_when_the_offset_was_first_seen() -> None:
