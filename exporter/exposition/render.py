@@ -19,7 +19,7 @@ the same output rules.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from operator import getitem
 
@@ -90,9 +90,11 @@ rendering (the names are part of the key: `{0}` alone would mix `cluster` and `c
 @dataclass(frozen=True)
 class _Batch:
     """One batch of a family's lines as rendered: its rows' label blocks, its values packed as
-    doubles (bit for bit: 0.0 and -0.0 differ, as their text does) and its text."""
+    doubles (bit for bit: 0.0 and -0.0 differ, as their text does) and its text. The blocks are
+    a tuple: a tuple of strings drops out of the garbage collector's sight, where a list is
+    walked on every full collection (a quarter of a million entries at 50,000 series)."""
 
-    labels: list[str]
+    labels: tuple[str, ...]
     values: bytes
     text: bytes
 
@@ -204,7 +206,7 @@ def _family_lines(
     rows, values = family.rows, family.values
     chunks = []
     for index, start in enumerate(range(0, len(values), BATCH)):
-        labels_of = []
+        labels_list = []
         for row in rows[start : start + BATCH]:
             labels = known.get(row)
             if labels is None:
@@ -212,7 +214,8 @@ def _family_lines(
                 if labels is None:
                     labels = block(*map(getitem, caches, row))
                 known[row] = labels
-            labels_of.append(labels)
+            labels_list.append(labels)
+        labels_of = tuple(labels_list)
         batch_values = values[start : start + BATCH]
         packed = array("d", batch_values).tobytes()
         old = old_batches[index] if index < len(old_batches) else None
@@ -225,7 +228,7 @@ def _family_lines(
     return tuple(chunks)
 
 
-def _lines(prefix: str, labels_of: list[str], values: list[float]) -> bytes:
+def _lines(prefix: str, labels_of: Sequence[str], values: list[float]) -> bytes:
     """The encoded lines of one batch."""
     texts = []
     for labels, value in zip(labels_of, values, strict=True):
