@@ -19,14 +19,20 @@ collection that lands then walks them all with every thread stopped (20-30 ms, t
 with the defaults). Cycles are still collected, in the young generations as before."""
 
 
-def tune_interpreter() -> None:
+def tune_interpreter() -> str:
     """Shorter GIL turns; rarer full collections; two malloc arenas for every thread; blocks of
     megabytes mmapped (so a page swap leaves them nowhere for a heap trim to walk); and the
     objects alive at start (modules, classes: ~60,000) moved out of the garbage collector's
-    sight, so a full collection no longer walks them (15 ms each time, every thread stopped)."""
+    sight, so a full collection no longer walks them (15 ms each time, every thread stopped).
+    Called first by the server and by each collector process; returns what it set, for the
+    debug log."""
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     gc.set_threshold(*GC_THRESHOLDS)
     limit_malloc_arenas()
     fix_mmap_threshold()
     gc.collect()
     gc.freeze()
+    return (
+        f"switch interval {GIL_SWITCH_INTERVAL * 1000:g} ms, gc thresholds {GC_THRESHOLDS}, "
+        f"{gc.get_freeze_count()} start-up objects frozen"
+    )

@@ -56,7 +56,7 @@ async def serve(
     (`--web.enable-lifecycle`) opens POST /-/reload (SIGHUP reloads either way).
     """
     stop = stop or asyncio.Event()
-    tune_interpreter()
+    log.debug("interpreter tuned: %s", tune_interpreter())
     raise_fd_limit()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT) if handle_signals else ():

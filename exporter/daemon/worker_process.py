@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import pickle
 import signal
 import sys
@@ -22,7 +23,7 @@ from multiprocessing.connection import Connection
 
 from exporter.collectors.base import CollectorConfig
 from exporter.collectors.registry import build_collector
-from exporter.daemon.interpreter import GIL_SWITCH_INTERVAL
+from exporter.daemon.interpreter import tune_interpreter
 from exporter.daemon.scheduler import CLOSE_GRACE, refresh_once
 from exporter.exposition.render import KeptBlocks
 
@@ -82,7 +83,11 @@ def worker_main(config: CollectorConfig, conn: Connection, logs: LogSettings) ->
     """Entry point of a collector process (spawned by `ProcessScheduler`)."""
     logs.apply()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the server decides
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+    # the server's settings: its own interpreter starts with Python's
+    tuned = tune_interpreter()
+    log.debug(
+        "collector %s: collector process %d, interpreter tuned: %s", config.name, os.getpid(), tuned
+    )
     asyncio.run(_serve(config, conn))
 
 

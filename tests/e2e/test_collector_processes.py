@@ -17,6 +17,7 @@ import pytest
 from exporter.collectors.kafka.config import KafkaConfig
 from exporter.collectors.registry import build_collector
 from exporter.daemon import process_scheduler
+from exporter.daemon.interpreter import GC_THRESHOLDS
 from exporter.exposition.store import Snapshot
 from tests.support.exporter_process import ExporterProcess, value, wait_for
 from tests.support.kafka_cluster import KafkaCluster
@@ -90,6 +91,23 @@ async def test_a_killed_collector_process_fails_alone_and_comes_back(
             lambda: len(_collector_processes(server)) == 2 and _collector_processes(server), 20
         )
         assert server not in children
+        # each collector process tunes its own interpreter as the server does (GC, GIL, malloc)
+        tuned = f"gc thresholds {GC_THRESHOLDS}"
+        for child in children:
+            line = wait_for(
+                lambda child=child: next(
+                    (
+                        line
+                        for line in exporter.log().splitlines()
+                        if f"collector process {child}, interpreter tuned" in line
+                    ),
+                    None,
+                ),
+                10,
+                what=f"collector process {child}'s interpreter settings in the log",
+            )
+            assert tuned in line and "start-up objects frozen" in line, line
+        assert "interpreter tuned: switch interval" in exporter.log()
 
         def failures() -> dict[str, float]:
             m = exporter.metrics()
