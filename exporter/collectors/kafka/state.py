@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -121,3 +122,14 @@ class ClusterState:
     """broker node id -> API key -> highest version it offers (the `cluster_info` option)."""
     topic_configs: dict[str, dict[str, str]] = field(default_factory=dict)
     """topic -> config name -> value ("" where unknown; the `topic_configs` option)."""
+
+    @cached_property
+    def high_watermarks(self) -> dict[tuple[str, int], int | None]:
+        """(topic, partition) -> its high watermark, None where the leader did not answer: keyed
+        as the groups' offsets are, for the loops over every lag series (made once per state;
+        read only)."""
+        return {
+            (topic, number): part.newest
+            for topic, parts in self.topics.items()
+            for number, part in parts.items()
+        }

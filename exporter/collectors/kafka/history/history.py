@@ -72,11 +72,7 @@ class History:
             self.capped.update(capped)
         wanted: set[RecordKey] | None = set() if self.record_times else None
         commits = self.commits
-        newest_of = {
-            (topic, number): part.newest
-            for topic, parts in state.topics.items()
-            for number, part in parts.items()
-        }
+        newest_of = state.high_watermarks
         commits.begin()
         for group, info in state.groups.items():
             positions = []
@@ -110,12 +106,7 @@ def live_partitions(state: ClusterState) -> Iterable[TopicPartition]:
 
 def committed_positions(state: ClusterState) -> Iterable[tuple[str, str, int, int, int]]:
     """(group, topic, partition, committed offset, lag) for every commit on a known partition."""
-    newest_of = {
-        (topic, number): part.newest
-        for topic, parts in state.topics.items()
-        for number, part in parts.items()
-        if part.newest is not None
-    }
+    newest_of = state.high_watermarks
     for group, info in state.groups.items():
         for partition, offset in info.offsets.items():
             newest = newest_of.get(partition)

@@ -39,12 +39,7 @@ class TopicRates:
     def update(self, state: ClusterState, now: float) -> None:
         """Add one point per (group, topic) of the refresh observed at `now`; drop the others."""
         sums: dict[GroupTopic, tuple[int, int, list[int]]] = {}
-        newest_of = {
-            (topic, number): part.newest
-            for topic, parts in state.topics.items()
-            for number, part in parts.items()
-            if part.newest is not None
-        }
+        newest_of = state.high_watermarks
         for group, info in state.groups.items():
             by_topic: dict[str, list[Any]] = {}  # topic -> [committed sum, end sum, numbers]
             for partition, offset in info.offsets.items():
